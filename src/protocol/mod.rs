@@ -1,0 +1,11 @@
+//! The wire protocols: AWS JSON 1.1 and AWS Query (with its EC2 variant). Decoding a request into
+//! the generated types, encoding responses and errors the way the SDKs parse them.
+
+pub mod codec;
+pub mod error;
+pub mod model;
+pub mod types;
+
+pub use codec::{Codec, RequestContext};
+pub use error::ApiError;
+pub use types::{Blob, Empty, Timestamp};

@@ -1,2 +1,19 @@
+//! berth: Amazon ECS on your laptop and in CI.
+//!
+//! - [`config`]: every setting, with defaults (127.0.0.1:4566, account 000000000000, us-east-1).
+//! - [`http`]: the one HTTP port; routes each request to a service and a protocol codec.
+//! - [`protocol`]: AWS JSON 1.1 and Query/EC2 codecs, AWS error envelopes, wire value types.
+//! - [`wire`]: GENERATED request/response types per service (see `codegen/`).
+//! - [`api`]: one handler set per service; thin, they call into the domain.
+//! - [`domain`]: the state ([`domain::Store`]) and ECS's rules: clusters, task definitions,
+//!   capacity providers, account settings, attributes, tags, ARNs, pagination.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod http;
 pub mod protocol;
 pub mod wire;
+
+pub use config::Config;
+pub use http::Server;

@@ -1,1 +1,90 @@
-fn main() {}
+//! The `berth` command: parse flags, start the server, stop on SIGINT/SIGTERM.
+
+use berth::{Config, Server};
+use clap::Parser;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// Amazon ECS on your laptop and in CI: the real ECS API on one port, tasks run as Docker
+/// containers. Point the AWS CLI, SDKs or Terraform at it with
+/// `--endpoint-url http://127.0.0.1:4566`.
+#[derive(Parser, Debug)]
+#[command(name = "berth", version, about)]
+struct Args {
+    /// Address of the API port (all services). Port 0 picks a free port; the log says which.
+    #[arg(long, env = "BERTH_BIND", default_value = "127.0.0.1:4566")]
+    bind: SocketAddr,
+    /// The AWS account id berth answers as (in ARNs and STS GetCallerIdentity).
+    #[arg(long, env = "BERTH_ACCOUNT_ID", default_value = "000000000000")]
+    account_id: String,
+    /// Region used when a request carries none in its SigV4 credential scope.
+    #[arg(long, env = "BERTH_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `berth=debug`).
+    #[arg(long, env = "BERTH_LOG", default_value = "info")]
+    log: String,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "BERTH_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config {
+        bind: args.bind,
+        account_id: args.account_id,
+        region: args.region,
+        max_body_bytes: args.max_body_bytes,
+    };
+    // Two cores are the norm where berth runs; a small runtime starts faster and idles lighter.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match Server::start(config).await {
+            Ok(server) => server,
+            Err(e) => {
+                tracing::error!("cannot listen: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(
+            "berth {} listening on {}",
+            env!("CARGO_PKG_VERSION"),
+            server.local_addr()
+        );
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -17,17 +17,41 @@ pub struct ServiceSpec {
 }
 
 pub const SERVICES: &[ServiceSpec] = &[
-    ServiceSpec { model: "ecs", module: "ecs", operations: None },
-    ServiceSpec { model: "servicediscovery", module: "servicediscovery", operations: None },
-    ServiceSpec { model: "logs", module: "logs", operations: None },
-    ServiceSpec { model: "elbv2", module: "elbv2", operations: None },
-    ServiceSpec { model: "sts", module: "sts", operations: None },
+    ServiceSpec {
+        model: "ecs",
+        module: "ecs",
+        operations: None,
+    },
+    ServiceSpec {
+        model: "servicediscovery",
+        module: "servicediscovery",
+        operations: None,
+    },
+    ServiceSpec {
+        model: "logs",
+        module: "logs",
+        operations: None,
+    },
+    ServiceSpec {
+        model: "elbv2",
+        module: "elbv2",
+        operations: None,
+    },
+    ServiceSpec {
+        model: "sts",
+        module: "sts",
+        operations: None,
+    },
     ServiceSpec {
         model: "application-autoscaling",
         module: "application_autoscaling",
         operations: None,
     },
-    ServiceSpec { model: "ecr", module: "ecr", operations: None },
+    ServiceSpec {
+        model: "ecr",
+        module: "ecr",
+        operations: None,
+    },
     // IAM and EC2: what Terraform's AWS provider calls for an ECS stack (see
     // shared/reference/terraform-api-surface.md), plus the neighbours a user of those resources hits.
     ServiceSpec {
@@ -120,7 +144,9 @@ pub fn generate_all(root: &Path) -> Result<Vec<(PathBuf, String)>, Error> {
     let mut files = Vec::new();
     let mut mods = String::new();
     mods.push_str(HEADER_NOTE);
-    mods.push_str("//! Wire types of every service berth speaks, generated from botocore's models.\n\n");
+    mods.push_str(
+        "//! Wire types of every service berth speaks, generated from botocore's models.\n\n",
+    );
     for spec in SERVICES {
         let (version, model) = load_model(root, spec.model)?;
         let code = Generator::new(spec, &version, &model)?.generate()?;
@@ -180,10 +206,39 @@ struct Generator<'a> {
 
 /// Names the generated module imports or Rust reserves: a shape of that name gets a suffix.
 const RESERVED_TYPE_NAMES: &[&str] = &[
-    "String", "Option", "Result", "Box", "Vec", "Timestamp", "Blob", "Empty", "BTreeMap", "Api",
-    "Codec", "ApiError", "RequestContext", "Shape", "Member", "OpDef", "ErrorDef", "ServiceDef",
-    "Protocol", "Self", "Value", "Serialize", "Deserialize", "Default", "Clone", "Debug", "Some",
-    "None", "Ok", "Err", "Send", "Sync", "Copy",
+    "String",
+    "Option",
+    "Result",
+    "Box",
+    "Vec",
+    "Timestamp",
+    "Blob",
+    "Empty",
+    "BTreeMap",
+    "Api",
+    "Codec",
+    "ApiError",
+    "RequestContext",
+    "Shape",
+    "Member",
+    "OpDef",
+    "ErrorDef",
+    "ServiceDef",
+    "Protocol",
+    "Self",
+    "Value",
+    "Serialize",
+    "Deserialize",
+    "Default",
+    "Clone",
+    "Debug",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Send",
+    "Sync",
+    "Copy",
 ];
 
 const RUST_KEYWORDS: &[&str] = &[
@@ -257,7 +312,11 @@ impl<'a> Generator<'a> {
         let mut stack: Vec<&'a str> = Vec::new();
         for (_, op) in &self.operations {
             for key in ["input", "output"] {
-                if let Some(s) = op.get(key).and_then(|v| v.get("shape")).and_then(Value::as_str) {
+                if let Some(s) = op
+                    .get(key)
+                    .and_then(|v| v.get("shape"))
+                    .and_then(Value::as_str)
+                {
                     stack.push(s);
                 }
             }
@@ -276,7 +335,9 @@ impl<'a> Generator<'a> {
 
     fn compute_type_names(&mut self) {
         for name in &self.reachable {
-            let Ok(shape) = self.shape(name) else { continue };
+            let Ok(shape) = self.shape(name) else {
+                continue;
+            };
             let kind = shape_type(shape);
             let is_enum = kind == "string" && shape.contains_key("enum");
             if matches!(kind, "structure" | "union") || is_enum {
@@ -362,7 +423,9 @@ impl<'a> Generator<'a> {
             self.protocol,
         );
         out.push_str("use crate::protocol::model::*;\n");
-        out.push_str("use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};\n");
+        out.push_str(
+            "use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};\n",
+        );
         out.push_str("use serde::{Deserialize, Serialize};\nuse std::collections::BTreeMap;\n\n");
         self.gen_service(&mut out)?;
         self.gen_errors(&mut out)?;
@@ -377,7 +440,9 @@ impl<'a> Generator<'a> {
     }
 
     fn op_shape(op: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-        op.get(key).and_then(|v| v.get("shape")).and_then(Value::as_str)
+        op.get(key)
+            .and_then(|v| v.get("shape"))
+            .and_then(Value::as_str)
     }
 
     fn gen_service(&self, out: &mut String) -> Result<(), Error> {
@@ -429,7 +494,12 @@ impl<'a> Generator<'a> {
     fn error_shapes(&self) -> Vec<&'a str> {
         let mut names: BTreeSet<&'a str> = BTreeSet::new();
         for (_, op) in &self.operations {
-            for e in op.get("errors").and_then(Value::as_array).into_iter().flatten() {
+            for e in op
+                .get("errors")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(s) = e.get("shape").and_then(Value::as_str) {
                     if let Some((k, _)) = self.shapes.get_key_value(s) {
                         names.insert(k.as_str());
@@ -457,10 +527,12 @@ impl<'a> Generator<'a> {
                 .and_then(|e| e.get("code"))
                 .and_then(Value::as_str)
                 .unwrap_or(name);
+            // A model "fault" is the server's: 500 unless the model says otherwise.
+            let fault = shape.get("fault").and_then(Value::as_bool).unwrap_or(false);
             let status = error
                 .and_then(|e| e.get("httpStatusCode"))
                 .and_then(Value::as_u64)
-                .unwrap_or(400);
+                .unwrap_or(if fault { 500 } else { 400 });
             let sender = error
                 .and_then(|e| e.get("senderFault"))
                 .and_then(Value::as_bool)
@@ -483,7 +555,11 @@ impl<'a> Generator<'a> {
         if !self.is_query() {
             return HashMap::new();
         }
-        self.reachable.iter().enumerate().map(|(i, n)| (*n, i)).collect()
+        self.reachable
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, i))
+            .collect()
     }
 
     fn gen_shape_table(&self, out: &mut String) -> Result<(), Error> {
@@ -501,13 +577,20 @@ impl<'a> Generator<'a> {
                 .and_then(|m| m.get("shape"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| err("member without shape"))?;
-            ids.get(s).copied().ok_or_else(|| err(format!("unreachable shape {s}")))
+            ids.get(s)
+                .copied()
+                .ok_or_else(|| err(format!("unreachable shape {s}")))
         };
-        out.push_str("/// Query/EC2 shape table, indexed by `ShapeId`.\npub static SHAPES: &[Shape] = &[\n");
+        out.push_str(
+            "/// Query/EC2 shape table, indexed by `ShapeId`.\npub static SHAPES: &[Shape] = &[\n",
+        );
         for name in &self.reachable {
             let shape = self.shape(name)?;
             let _ = write!(out, "    /* {} {name} */ ", ids[name]);
-            let flattened = shape.get("flattened").and_then(Value::as_bool).unwrap_or(false);
+            let flattened = shape
+                .get("flattened")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             match shape_type(shape) {
                 "structure" | "union" => {
                     out.push_str("Shape::Structure { members: &[");
@@ -518,9 +601,16 @@ impl<'a> Generator<'a> {
                         .flatten()
                     {
                         let target = target_of(Some(member))?;
-                        let tshape = self.shape(member.get("shape").and_then(Value::as_str).unwrap_or(""))?;
-                        let flat = member.get("flattened").and_then(Value::as_bool).unwrap_or(false)
-                            || tshape.get("flattened").and_then(Value::as_bool).unwrap_or(false);
+                        let tshape =
+                            self.shape(member.get("shape").and_then(Value::as_str).unwrap_or(""))?;
+                        let flat = member
+                            .get("flattened")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false)
+                            || tshape
+                                .get("flattened")
+                                .and_then(Value::as_bool)
+                                .unwrap_or(false);
                         let _ = write!(
                             out,
                             "Member {{ name: {mname:?}, shape: {target}, location_name: {}, query_name: {}, flattened: {flat} }}, ",
@@ -536,7 +626,9 @@ impl<'a> Generator<'a> {
                         out,
                         "Shape::List {{ member: {}, member_name: {}, flattened: {flattened} }},",
                         target_of(member)?,
-                        opt(member.and_then(|m| m.get("locationName")).and_then(Value::as_str)),
+                        opt(member
+                            .and_then(|m| m.get("locationName"))
+                            .and_then(Value::as_str)),
                     );
                 }
                 "map" => {
@@ -547,8 +639,12 @@ impl<'a> Generator<'a> {
                         "Shape::Map {{ key: {}, value: {}, key_name: {}, value_name: {}, flattened: {flattened} }},",
                         target_of(key)?,
                         target_of(value)?,
-                        opt(key.and_then(|m| m.get("locationName")).and_then(Value::as_str)),
-                        opt(value.and_then(|m| m.get("locationName")).and_then(Value::as_str)),
+                        opt(key
+                            .and_then(|m| m.get("locationName"))
+                            .and_then(Value::as_str)),
+                        opt(value
+                            .and_then(|m| m.get("locationName"))
+                            .and_then(Value::as_str)),
                     );
                 }
                 t => {
@@ -646,7 +742,10 @@ impl<'a> Generator<'a> {
                     field.push('_');
                 }
                 if required.contains(mname) && kind == "structure" {
-                    let _ = writeln!(out, "    #[serde(rename = {mname:?})]\n    pub {field}: {ty},");
+                    let _ = writeln!(
+                        out,
+                        "    #[serde(rename = {mname:?})]\n    pub {field}: {ty},"
+                    );
                 } else {
                     let _ = writeln!(
                         out,
@@ -683,14 +782,22 @@ fn members(shape: &Map<String, Value>) -> Vec<(&str, &str)> {
 fn shape_targets(shape: &Map<String, Value>) -> Vec<&str> {
     let mut out: Vec<&str> = members(shape).into_iter().map(|(_, t)| t).collect();
     for key in ["member", "key", "value"] {
-        if let Some(t) = shape.get(key).and_then(|m| m.get("shape")).and_then(Value::as_str) {
+        if let Some(t) = shape
+            .get(key)
+            .and_then(|m| m.get("shape"))
+            .and_then(Value::as_str)
+        {
             out.push(t);
         }
     }
     out
 }
 
-fn reaches<'a>(edges: &BTreeMap<&'a str, Vec<(&'a str, &'a str)>>, from: &'a str, to: &str) -> bool {
+fn reaches<'a>(
+    edges: &BTreeMap<&'a str, Vec<(&'a str, &'a str)>>,
+    from: &'a str,
+    to: &str,
+) -> bool {
     let mut seen = BTreeSet::new();
     let mut stack = vec![from];
     while let Some(n) = stack.pop() {
@@ -708,7 +815,10 @@ fn reaches<'a>(edges: &BTreeMap<&'a str, Vec<(&'a str, &'a str)>>, from: &'a str
 }
 
 fn sanitize_type_name(name: &str) -> String {
-    let mut s: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let mut s: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     if s.chars().next().is_none_or(|c| c.is_ascii_digit()) {
         s.insert(0, 'T');
     }
@@ -756,7 +866,10 @@ fn field_name(member: &str) -> String {
 /// `FARGATE_SPOT` → `FargateSpot`, `awsvpc` → `Awsvpc`, `t2.micro` → `T2Micro`.
 fn variant_name(value: &str) -> String {
     let mut out = String::new();
-    for piece in value.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+    for piece in value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
         let all_upper = piece.chars().all(|c| !c.is_ascii_lowercase());
         let mut chars = piece.chars();
         if let Some(first) = chars.next() {

@@ -3,7 +3,9 @@
 
 pub mod codec;
 pub mod error;
+pub mod json;
 pub mod model;
+pub mod query;
 pub mod types;
 
 pub use codec::{Codec, RequestContext};

@@ -117,7 +117,7 @@ pub mod errors {
     pub static RepositoryPolicyNotFoundException: ErrorDef = ErrorDef { name: "RepositoryPolicyNotFoundException", code: "RepositoryPolicyNotFoundException", status: 400, sender_fault: true };
     pub static ScanNotFoundException: ErrorDef = ErrorDef { name: "ScanNotFoundException", code: "ScanNotFoundException", status: 400, sender_fault: true };
     pub static SecretNotFoundException: ErrorDef = ErrorDef { name: "SecretNotFoundException", code: "SecretNotFoundException", status: 400, sender_fault: true };
-    pub static ServerException: ErrorDef = ErrorDef { name: "ServerException", code: "ServerException", status: 400, sender_fault: true };
+    pub static ServerException: ErrorDef = ErrorDef { name: "ServerException", code: "ServerException", status: 500, sender_fault: false };
     pub static SigningConfigurationNotFoundException: ErrorDef = ErrorDef { name: "SigningConfigurationNotFoundException", code: "SigningConfigurationNotFoundException", status: 400, sender_fault: true };
     pub static TemplateAlreadyExistsException: ErrorDef = ErrorDef { name: "TemplateAlreadyExistsException", code: "TemplateAlreadyExistsException", status: 400, sender_fault: true };
     pub static TemplateNotFoundException: ErrorDef = ErrorDef { name: "TemplateNotFoundException", code: "TemplateNotFoundException", status: 400, sender_fault: true };

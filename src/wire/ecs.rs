@@ -124,7 +124,7 @@ pub mod errors {
     pub static PlatformUnknownException: ErrorDef = ErrorDef { name: "PlatformUnknownException", code: "PlatformUnknownException", status: 400, sender_fault: true };
     pub static ResourceInUseException: ErrorDef = ErrorDef { name: "ResourceInUseException", code: "ResourceInUseException", status: 400, sender_fault: true };
     pub static ResourceNotFoundException: ErrorDef = ErrorDef { name: "ResourceNotFoundException", code: "ResourceNotFoundException", status: 400, sender_fault: true };
-    pub static ServerException: ErrorDef = ErrorDef { name: "ServerException", code: "ServerException", status: 400, sender_fault: true };
+    pub static ServerException: ErrorDef = ErrorDef { name: "ServerException", code: "ServerException", status: 500, sender_fault: false };
     pub static ServiceDeploymentNotFoundException: ErrorDef = ErrorDef { name: "ServiceDeploymentNotFoundException", code: "ServiceDeploymentNotFoundException", status: 400, sender_fault: true };
     pub static ServiceNotActiveException: ErrorDef = ErrorDef { name: "ServiceNotActiveException", code: "ServiceNotActiveException", status: 400, sender_fault: true };
     pub static ServiceNotFoundException: ErrorDef = ErrorDef { name: "ServiceNotFoundException", code: "ServiceNotFoundException", status: 400, sender_fault: true };

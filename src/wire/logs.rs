@@ -142,7 +142,7 @@ pub mod errors {
     pub static AccessDeniedException: ErrorDef = ErrorDef { name: "AccessDeniedException", code: "AccessDeniedException", status: 400, sender_fault: true };
     pub static ConflictException: ErrorDef = ErrorDef { name: "ConflictException", code: "ConflictException", status: 400, sender_fault: true };
     pub static DataAlreadyAcceptedException: ErrorDef = ErrorDef { name: "DataAlreadyAcceptedException", code: "DataAlreadyAcceptedException", status: 400, sender_fault: true };
-    pub static InternalServerException: ErrorDef = ErrorDef { name: "InternalServerException", code: "InternalServerException", status: 400, sender_fault: true };
+    pub static InternalServerException: ErrorDef = ErrorDef { name: "InternalServerException", code: "InternalServerException", status: 500, sender_fault: false };
     pub static InternalStreamingException: ErrorDef = ErrorDef { name: "InternalStreamingException", code: "InternalStreamingException", status: 400, sender_fault: true };
     pub static InvalidOperationException: ErrorDef = ErrorDef { name: "InvalidOperationException", code: "InvalidOperationException", status: 400, sender_fault: true };
     pub static InvalidParameterException: ErrorDef = ErrorDef { name: "InvalidParameterException", code: "InvalidParameterException", status: 400, sender_fault: true };
@@ -153,7 +153,7 @@ pub mod errors {
     pub static ResourceAlreadyExistsException: ErrorDef = ErrorDef { name: "ResourceAlreadyExistsException", code: "ResourceAlreadyExistsException", status: 400, sender_fault: true };
     pub static ResourceNotFoundException: ErrorDef = ErrorDef { name: "ResourceNotFoundException", code: "ResourceNotFoundException", status: 400, sender_fault: true };
     pub static ServiceQuotaExceededException: ErrorDef = ErrorDef { name: "ServiceQuotaExceededException", code: "ServiceQuotaExceededException", status: 400, sender_fault: true };
-    pub static ServiceUnavailableException: ErrorDef = ErrorDef { name: "ServiceUnavailableException", code: "ServiceUnavailableException", status: 400, sender_fault: true };
+    pub static ServiceUnavailableException: ErrorDef = ErrorDef { name: "ServiceUnavailableException", code: "ServiceUnavailableException", status: 500, sender_fault: false };
     pub static SessionStreamingException: ErrorDef = ErrorDef { name: "SessionStreamingException", code: "SessionStreamingException", status: 400, sender_fault: true };
     pub static SessionTimeoutException: ErrorDef = ErrorDef { name: "SessionTimeoutException", code: "SessionTimeoutException", status: 400, sender_fault: true };
     pub static ThrottlingException: ErrorDef = ErrorDef { name: "ThrottlingException", code: "ThrottlingException", status: 400, sender_fault: true };

@@ -1,0 +1,444 @@
+//! The ECS API (JSON 1.1, `AmazonEC2ContainerServiceV20141113`). Each method takes the region's
+//! state under the lock, calls the domain, and shapes the response.
+
+use crate::domain::{
+    Store, account_settings, attributes, capacity_providers, clusters, tags, task_definitions,
+};
+use crate::protocol::{ApiError, RequestContext};
+use crate::wire::ecs::*;
+
+pub struct Ecs {
+    store: Store,
+}
+
+impl Ecs {
+    pub fn new(store: Store) -> Self {
+        Ecs { store }
+    }
+
+    fn region<R>(
+        &self,
+        ctx: &RequestContext,
+        f: impl FnOnce(&mut crate::domain::Region) -> R,
+    ) -> R {
+        self.store.region(&ctx.region, f)
+    }
+}
+
+impl Api for Ecs {
+    fn create_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: CreateClusterRequest,
+    ) -> Result<CreateClusterResponse, ApiError> {
+        let req = clusters::CreateCluster {
+            name: input.cluster_name,
+            settings: input.settings,
+            configuration: input.configuration,
+            service_connect_defaults: input.service_connect_defaults,
+            capacity_providers: input.capacity_providers,
+            default_strategy: input.default_capacity_provider_strategy,
+            tags: input.tags,
+        };
+        let cluster = self.region(ctx, |r| clusters::create(r, req))?;
+        Ok(CreateClusterResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    fn describe_clusters(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeClustersRequest,
+    ) -> Result<DescribeClustersResponse, ApiError> {
+        let include = input.include.unwrap_or_default();
+        let (found, failures) =
+            self.region(ctx, |r| clusters::describe(r, input.clusters, &include))?;
+        Ok(DescribeClustersResponse {
+            clusters: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn list_clusters(
+        &self,
+        ctx: &RequestContext,
+        input: ListClustersRequest,
+    ) -> Result<ListClustersResponse, ApiError> {
+        let page = self.region(ctx, |r| {
+            clusters::list(r, input.max_results, input.next_token.as_deref())
+        })?;
+        Ok(ListClustersResponse {
+            cluster_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn update_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterRequest,
+    ) -> Result<UpdateClusterResponse, ApiError> {
+        let cluster = self.region(ctx, |r| {
+            clusters::update(
+                r,
+                &input.cluster,
+                input.settings,
+                input.configuration,
+                input.service_connect_defaults,
+            )
+        })?;
+        Ok(UpdateClusterResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    fn update_cluster_settings(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterSettingsRequest,
+    ) -> Result<UpdateClusterSettingsResponse, ApiError> {
+        let cluster = self.region(ctx, |r| {
+            clusters::update(r, &input.cluster, Some(input.settings), None, None)
+        })?;
+        Ok(UpdateClusterSettingsResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    fn delete_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteClusterRequest,
+    ) -> Result<DeleteClusterResponse, ApiError> {
+        let cluster = self.region(ctx, |r| clusters::delete(r, &input.cluster))?;
+        Ok(DeleteClusterResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    fn put_cluster_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: PutClusterCapacityProvidersRequest,
+    ) -> Result<PutClusterCapacityProvidersResponse, ApiError> {
+        let cluster = self.region(ctx, |r| {
+            clusters::put_capacity_providers(
+                r,
+                &input.cluster,
+                input.capacity_providers,
+                input.default_capacity_provider_strategy,
+            )
+        })?;
+        Ok(PutClusterCapacityProvidersResponse {
+            cluster: Some(cluster),
+        })
+    }
+
+    fn create_capacity_provider(
+        &self,
+        ctx: &RequestContext,
+        input: CreateCapacityProviderRequest,
+    ) -> Result<CreateCapacityProviderResponse, ApiError> {
+        let cp = self.region(ctx, |r| {
+            capacity_providers::create(r, input.name, input.auto_scaling_group_provider, input.tags)
+        })?;
+        Ok(CreateCapacityProviderResponse {
+            capacity_provider: Some(cp),
+        })
+    }
+
+    fn describe_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeCapacityProvidersRequest,
+    ) -> Result<DescribeCapacityProvidersResponse, ApiError> {
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == CapacityProviderField::Tags);
+        let (page, missing) = self.region(ctx, |r| {
+            capacity_providers::describe(
+                r,
+                input.capacity_providers,
+                with_tags,
+                input.max_results,
+                input.next_token.as_deref(),
+            )
+        })?;
+        let failures = missing
+            .into_iter()
+            .map(|(arn, reason)| Failure {
+                arn: Some(arn),
+                reason: Some(reason.into()),
+                detail: None,
+            })
+            .collect();
+        Ok(DescribeCapacityProvidersResponse {
+            capacity_providers: Some(page.items),
+            failures: Some(failures),
+            next_token: page.next_token,
+        })
+    }
+
+    fn update_capacity_provider(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateCapacityProviderRequest,
+    ) -> Result<UpdateCapacityProviderResponse, ApiError> {
+        let cp = self.region(ctx, |r| {
+            capacity_providers::update(r, &input.name, input.auto_scaling_group_provider)
+        })?;
+        Ok(UpdateCapacityProviderResponse {
+            capacity_provider: Some(cp),
+        })
+    }
+
+    fn delete_capacity_provider(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteCapacityProviderRequest,
+    ) -> Result<DeleteCapacityProviderResponse, ApiError> {
+        let cp = self.region(ctx, |r| {
+            capacity_providers::delete(r, &input.capacity_provider)
+        })?;
+        Ok(DeleteCapacityProviderResponse {
+            capacity_provider: Some(cp),
+        })
+    }
+
+    fn register_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterTaskDefinitionRequest,
+    ) -> Result<RegisterTaskDefinitionResponse, ApiError> {
+        let (td, tags) = self.region(ctx, |r| task_definitions::register(r, input))?;
+        Ok(RegisterTaskDefinitionResponse {
+            task_definition: Some(td),
+            tags: Some(tags),
+        })
+    }
+
+    fn describe_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTaskDefinitionRequest,
+    ) -> Result<DescribeTaskDefinitionResponse, ApiError> {
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == TaskDefinitionField::Tags);
+        self.region(ctx, |r| {
+            let rev = task_definitions::resolve(r, &input.task_definition)?;
+            Ok(DescribeTaskDefinitionResponse {
+                task_definition: Some(rev.data.clone()),
+                tags: with_tags.then(|| rev.tags.clone()),
+            })
+        })
+    }
+
+    fn list_task_definitions(
+        &self,
+        ctx: &RequestContext,
+        input: ListTaskDefinitionsRequest,
+    ) -> Result<ListTaskDefinitionsResponse, ApiError> {
+        let page = self.region(ctx, |r| {
+            task_definitions::list(
+                r,
+                input.family_prefix.as_deref(),
+                input.status,
+                input.sort,
+                input.max_results,
+                input.next_token.as_deref(),
+            )
+        })?;
+        Ok(ListTaskDefinitionsResponse {
+            task_definition_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn list_task_definition_families(
+        &self,
+        ctx: &RequestContext,
+        input: ListTaskDefinitionFamiliesRequest,
+    ) -> Result<ListTaskDefinitionFamiliesResponse, ApiError> {
+        let page = self.region(ctx, |r| {
+            task_definitions::list_families(
+                r,
+                input.family_prefix.as_deref(),
+                input.status,
+                input.max_results,
+                input.next_token.as_deref(),
+            )
+        })?;
+        Ok(ListTaskDefinitionFamiliesResponse {
+            families: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn deregister_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterTaskDefinitionRequest,
+    ) -> Result<DeregisterTaskDefinitionResponse, ApiError> {
+        let td = self.region(ctx, |r| {
+            task_definitions::deregister(r, &input.task_definition)
+        })?;
+        Ok(DeregisterTaskDefinitionResponse {
+            task_definition: Some(td),
+        })
+    }
+
+    fn delete_task_definitions(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteTaskDefinitionsRequest,
+    ) -> Result<DeleteTaskDefinitionsResponse, ApiError> {
+        let (deleted, failures) = self.region(ctx, |r| {
+            task_definitions::delete(r, &input.task_definitions)
+        })?;
+        Ok(DeleteTaskDefinitionsResponse {
+            task_definitions: Some(deleted),
+            failures: Some(failures),
+        })
+    }
+
+    fn tag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: TagResourceRequest,
+    ) -> Result<TagResourceResponse, ApiError> {
+        self.region(ctx, |r| {
+            tags::merge(tags::of_resource(r, &input.resource_arn)?, &input.tags)
+        })?;
+        Ok(TagResourceResponse {})
+    }
+
+    fn untag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: UntagResourceRequest,
+    ) -> Result<UntagResourceResponse, ApiError> {
+        self.region(ctx, |r| {
+            tags::remove(tags::of_resource(r, &input.resource_arn)?, &input.tag_keys);
+            Ok::<_, ApiError>(())
+        })?;
+        Ok(UntagResourceResponse {})
+    }
+
+    fn list_tags_for_resource(
+        &self,
+        ctx: &RequestContext,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResponse, ApiError> {
+        let found = self.region(ctx, |r| {
+            tags::of_resource(r, &input.resource_arn).map(|t| t.clone())
+        })?;
+        Ok(ListTagsForResourceResponse { tags: Some(found) })
+    }
+
+    fn put_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingRequest,
+    ) -> Result<PutAccountSettingResponse, ApiError> {
+        let s = self.region(ctx, |r| {
+            account_settings::put(r, input.name, input.value, input.principal_arn)
+        })?;
+        Ok(PutAccountSettingResponse { setting: Some(s) })
+    }
+
+    fn put_account_setting_default(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingDefaultRequest,
+    ) -> Result<PutAccountSettingDefaultResponse, ApiError> {
+        let s = self.region(ctx, |r| {
+            account_settings::put_default(r, input.name, input.value)
+        })?;
+        Ok(PutAccountSettingDefaultResponse { setting: Some(s) })
+    }
+
+    fn list_account_settings(
+        &self,
+        ctx: &RequestContext,
+        input: ListAccountSettingsRequest,
+    ) -> Result<ListAccountSettingsResponse, ApiError> {
+        let q = account_settings::ListQuery {
+            name: input.name,
+            value: input.value,
+            principal: input.principal_arn,
+            effective: input.effective_settings.unwrap_or(false),
+            max_results: input.max_results,
+            next_token: input.next_token,
+        };
+        let page = self.region(ctx, |r| account_settings::list(r, q))?;
+        Ok(ListAccountSettingsResponse {
+            settings: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn delete_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteAccountSettingRequest,
+    ) -> Result<DeleteAccountSettingResponse, ApiError> {
+        let s = self.region(ctx, |r| {
+            account_settings::delete(r, input.name, input.principal_arn)
+        })?;
+        Ok(DeleteAccountSettingResponse { setting: Some(s) })
+    }
+
+    fn put_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: PutAttributesRequest,
+    ) -> Result<PutAttributesResponse, ApiError> {
+        let attrs = self.region(ctx, |r| {
+            attributes::put(r, input.cluster.as_deref(), input.attributes)
+        })?;
+        Ok(PutAttributesResponse {
+            attributes: Some(attrs),
+        })
+    }
+
+    fn list_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: ListAttributesRequest,
+    ) -> Result<ListAttributesResponse, ApiError> {
+        let page = self.region(ctx, |r| {
+            attributes::list(
+                r,
+                input.cluster.as_deref(),
+                &input.target_type,
+                input.attribute_name.as_deref(),
+                input.attribute_value.as_deref(),
+                input.max_results,
+                input.next_token.as_deref(),
+            )
+        })?;
+        Ok(ListAttributesResponse {
+            attributes: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn delete_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteAttributesRequest,
+    ) -> Result<DeleteAttributesResponse, ApiError> {
+        let attrs = self.region(ctx, |r| {
+            attributes::delete(r, input.cluster.as_deref(), input.attributes)
+        })?;
+        Ok(DeleteAttributesResponse {
+            attributes: Some(attrs),
+        })
+    }
+}

@@ -1,0 +1,21 @@
+//! STS, enough for "who am I": SDKs and Terraform call GetCallerIdentity before anything else.
+
+use crate::protocol::{ApiError, RequestContext};
+use crate::wire::sts::{Api, GetCallerIdentityRequest, GetCallerIdentityResponse};
+
+pub struct Sts;
+
+impl Api for Sts {
+    fn get_caller_identity(
+        &self,
+        ctx: &RequestContext,
+        _input: GetCallerIdentityRequest,
+    ) -> Result<GetCallerIdentityResponse, ApiError> {
+        // berth has one principal: the account root, whatever access key signed the request.
+        Ok(GetCallerIdentityResponse {
+            account: Some(ctx.account_id.clone()),
+            arn: Some(format!("arn:aws:iam::{}:root", ctx.account_id)),
+            user_id: Some(ctx.account_id.clone()),
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! Resource tags with the limits AWS enforces on every ECS resource: at most 50 per resource,
+//! keys of 1–128 and values of up to 256 characters, and the `aws:` prefix reserved.
+
+use crate::api_err;
+use crate::protocol::ApiError;
+use crate::wire::ecs::Tag;
+
+pub const MAX_TAGS: usize = 50;
+
+pub fn validate(tags: &[Tag]) -> Result<(), ApiError> {
+    for tag in tags {
+        let key = tag.key.as_deref().unwrap_or("");
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "Tag keys must be between 1 and 128 characters in length."
+            ));
+        }
+        if tag.value.as_deref().unwrap_or("").chars().count() > 256 {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "Tag values must be between 0 and 256 characters in length."
+            ));
+        }
+        if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "Tag keys with the prefix 'aws:' are reserved for AWS use."
+            ));
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(too_many());
+    }
+    Ok(())
+}
+
+fn too_many() -> ApiError {
+    api_err!(
+        ecs::InvalidParameterException,
+        "The maximum number of tags for a resource is {MAX_TAGS}."
+    )
+}
+
+/// Adds or overwrites `new` on `existing`, keeping the limit over the result.
+pub fn merge(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), ApiError> {
+    validate(new)?;
+    let mut merged = existing.clone();
+    for tag in new {
+        match merged.iter_mut().find(|t| t.key == tag.key) {
+            Some(t) => t.value = tag.value.clone(),
+            None => merged.push(tag.clone()),
+        }
+    }
+    if merged.len() > MAX_TAGS {
+        return Err(too_many());
+    }
+    *existing = merged;
+    Ok(())
+}
+
+pub fn remove(existing: &mut Vec<Tag>, keys: &[String]) {
+    existing.retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
+}
+
+/// A request's tags, deduplicated the way TagResource would apply them.
+pub fn from_request(tags: Option<Vec<Tag>>) -> Result<Vec<Tag>, ApiError> {
+    let mut out = Vec::new();
+    merge(&mut out, &tags.unwrap_or_default())?;
+    Ok(out)
+}
+
+/// The tags of the resource an ECS ARN names, for TagResource / UntagResource /
+/// ListTagsForResource.
+pub fn of_resource<'a>(
+    region: &'a mut super::Region,
+    arn: &str,
+) -> Result<&'a mut Vec<Tag>, ApiError> {
+    let invalid = || {
+        api_err!(
+            ecs::InvalidParameterException,
+            "The ARN provided is invalid."
+        )
+    };
+    let resource = super::arn::resource(arn).ok_or_else(invalid)?;
+    let (kind, id) = resource.split_once('/').ok_or_else(invalid)?;
+    let not_found = |_: ApiError| {
+        api_err!(
+            ecs::ResourceNotFoundException,
+            "The specified resource could not be found."
+        )
+    };
+    match kind {
+        "cluster" => super::clusters::tags_mut(region, id),
+        "task-definition" => super::task_definitions::tags_mut(region, id).map_err(not_found),
+        "capacity-provider" => super::capacity_providers::tags_mut(region, id).map_err(not_found),
+        "service" | "task" | "container-instance" | "task-set" => Err(not_found(invalid())),
+        _ => Err(invalid()),
+    }
+}

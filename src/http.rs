@@ -1,0 +1,360 @@
+//! The one front door: a hyper HTTP/1.1 server on a single port. Each request is routed to a
+//! service — JSON 1.1 services by `X-Amz-Target`, Query/EC2 services by the SigV4 credential
+//! scope's service name — decoded by that service's protocol codec and handed to `api`.
+//! Never by Host: SDKs add host prefixes (`data-` for Cloud Map) that say nothing here.
+
+use crate::api::Apis;
+use crate::config::Config;
+use crate::protocol::json::{self, JsonCodec};
+use crate::protocol::model::{Protocol, ServiceDef};
+use crate::protocol::query::{self, QueryCodec};
+use crate::protocol::{ApiError, RequestContext};
+use crate::wire;
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+
+/// A running berth: the bound address and a way to stop it. Embeddable in tests.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `config.bind` and serves until [`Server::shutdown`].
+    pub async fn start(config: Config) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, rx) = watch::channel(false);
+        let front = Arc::new(FrontDoor::new(config));
+        let task = tokio::spawn(accept_loop(listener, front, rx));
+        Ok(Server {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, what `--endpoint-url` takes.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (at most 5 s), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    front: Arc<FrontDoor>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let front = front.clone();
+                let service = service_fn(move |req| {
+                    let front = front.clone();
+                    async move { Ok::<_, Infallible>(front.handle(req).await) }
+                });
+                let conn = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
+}
+
+/// What every request passes through: configuration and the service handlers.
+struct FrontDoor {
+    config: Config,
+    apis: Apis,
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+impl FrontDoor {
+    fn new(config: Config) -> Self {
+        let apis = Apis::new(&config);
+        FrontDoor { config, apis }
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut resp = self.route(req, &request_id).await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+        }
+        resp
+    }
+
+    async fn route(&self, req: Request<Incoming>, request_id: &str) -> HttpResponse {
+        if req.uri().path().starts_with("/_berth/") {
+            return self.internal(&req);
+        }
+        let (parts, body) = req.into_parts();
+        let scope = credential_scope(&parts.headers);
+        let ctx = RequestContext {
+            region: scope
+                .region
+                .clone()
+                .unwrap_or_else(|| self.config.region.clone()),
+            account_id: self.config.account_id.clone(),
+            request_id: request_id.to_owned(),
+            access_key: scope.access_key.clone(),
+        };
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match read_body(body, self.config.max_body_bytes).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                let err = ApiError::common(
+                    "RequestEntityTooLargeException",
+                    413,
+                    format!(
+                        "Request body exceeds the limit of {} bytes",
+                        self.config.max_body_bytes
+                    ),
+                );
+                return json_error(&err);
+            }
+            Err(BodyError::Io) => {
+                return json_error(&ApiError::serialization("Could not read the request body"));
+            }
+        };
+
+        if let Some(target) = target {
+            return self.json_request(&target, &body, &ctx);
+        }
+        // Query protocols: a form body (POST) or the query string (GET).
+        let form: Vec<(String, String)> = if parts.method == Method::GET {
+            let q = parts.uri.query().unwrap_or("");
+            form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+        } else {
+            form_urlencoded::parse(&body).into_owned().collect()
+        };
+        let action = form
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone());
+        let Some(action) = action else {
+            return json_error(&ApiError::common(
+                "UnknownOperationException",
+                400,
+                "Request carries neither an X-Amz-Target header nor an Action parameter",
+            ));
+        };
+        let service = scope
+            .service
+            .as_deref()
+            .and_then(query_service_by_signing_name)
+            .or_else(|| query_service_by_action(&action));
+        let Some(service) = service else {
+            return json_error(&ApiError::unknown_operation(&action));
+        };
+        let codec = QueryCodec::new(service, form, request_id.to_owned());
+        let result = self.apis.dispatch(service, &ctx, &action, &codec);
+        match result {
+            Ok(body) => respond(StatusCode::OK, "text/xml", body),
+            Err(err) => {
+                log_error(&action, &err);
+                respond(
+                    status(&err),
+                    "text/xml",
+                    query::error_body(service, &err, request_id),
+                )
+            }
+        }
+    }
+
+    fn json_request(&self, target: &str, body: &[u8], ctx: &RequestContext) -> HttpResponse {
+        let (prefix, op) = target.split_once('.').unwrap_or((target, ""));
+        let service = wire::SERVICES
+            .iter()
+            .find(|s| s.protocol == Protocol::Json && s.target_prefix == Some(prefix));
+        let Some(service) = service else {
+            return json_error(&ApiError::unknown_operation(target));
+        };
+        let codec = JsonCodec { service, body };
+        match self.apis.dispatch(service, ctx, op, &codec) {
+            Ok(body) => respond(StatusCode::OK, json::CONTENT_TYPE, body),
+            Err(err) => {
+                log_error(op, &err);
+                json_error(&err)
+            }
+        }
+    }
+
+    /// berth's own endpoints: `/_berth/health` (what `/_localstack/health` is to LocalStack).
+    fn internal(&self, req: &Request<Incoming>) -> HttpResponse {
+        if req.uri().path() == "/_berth/health" {
+            let services: serde_json::Map<String, serde_json::Value> = wire::SERVICES
+                .iter()
+                .map(|s| {
+                    let state = if self.apis.implements(s) {
+                        "running"
+                    } else {
+                        "not_implemented"
+                    };
+                    (s.signing_name.to_owned(), state.into())
+                })
+                .collect();
+            let body = serde_json::json!({
+                "status": "running",
+                "version": env!("CARGO_PKG_VERSION"),
+                "services": services,
+            });
+            return respond(
+                StatusCode::OK,
+                "application/json",
+                serde_json::to_vec(&body).unwrap_or_default(),
+            );
+        }
+        respond(
+            StatusCode::NOT_FOUND,
+            "application/json",
+            br#"{"message":"no such berth endpoint"}"#.to_vec(),
+        )
+    }
+}
+
+fn log_error(op: &str, err: &ApiError) {
+    if err.status >= 500 {
+        tracing::warn!(op, code = %err.code, "{}", err.message);
+    } else {
+        tracing::debug!(op, code = %err.code, "{}", err.message);
+    }
+}
+
+fn query_service_by_signing_name(name: &str) -> Option<&'static ServiceDef> {
+    wire::SERVICES
+        .iter()
+        .copied()
+        .find(|s| s.protocol != Protocol::Json && s.signing_name == name)
+}
+
+/// An unsigned Query request: the first Query service that has the action (STS first, as
+/// unsigned calls are STS's AssumeRoleWith* in practice).
+fn query_service_by_action(action: &str) -> Option<&'static ServiceDef> {
+    std::iter::once(&wire::sts::SERVICE)
+        .chain(wire::SERVICES.iter().copied())
+        .find(|s| s.protocol != Protocol::Json && s.operation(action).is_some())
+}
+
+#[derive(Default)]
+struct CredentialScope {
+    access_key: Option<String>,
+    region: Option<String>,
+    service: Option<String>,
+}
+
+/// `Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/ecs/aws4_request, …`
+/// (or the `X-Amz-Credential` query parameter of a presigned URL). The signature is not checked:
+/// berth accepts any key, as local emulators do.
+fn credential_scope(headers: &hyper::HeaderMap) -> CredentialScope {
+    let Some(auth) = headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return CredentialScope::default();
+    };
+    let Some(cred) = auth
+        .split(|c: char| c == ' ' || c == ',')
+        .find_map(|part| part.trim().strip_prefix("Credential="))
+    else {
+        return CredentialScope::default();
+    };
+    let mut parts = cred.split('/');
+    let access_key = parts.next().map(str::to_owned);
+    let _date = parts.next();
+    let region = parts.next().filter(|r| !r.is_empty()).map(str::to_owned);
+    let service = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+    CredentialScope {
+        access_key,
+        region,
+        service,
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Io,
+}
+
+/// Buffers the body up to `limit`. Past it, the rest is drained (up to 8× the limit) so that a
+/// client that writes the whole body before reading still gets the 413 instead of a reset.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    use hyper::body::Body;
+    if body.size_hint().lower() > limit as u64 * 8 {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = BytesMut::new();
+    let mut seen: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Io)?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > limit.saturating_mul(8) {
+                return Err(BodyError::TooLarge);
+            }
+        }
+    }
+    if seen > limit {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(buf.freeze())
+}
+
+fn status(err: &ApiError) -> StatusCode {
+    StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+fn json_error(err: &ApiError) -> HttpResponse {
+    respond(status(err), json::CONTENT_TYPE, json::error_body(err))
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}

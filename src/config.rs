@@ -12,6 +12,10 @@ pub struct Config {
     pub region: String,
     /// Larger request bodies are refused with 413 before they are buffered.
     pub max_body_bytes: usize,
+    /// The fake executor's one host: CPU units and MiB of memory it offers as a container
+    /// instance.
+    pub fake_host_cpu: i32,
+    pub fake_host_memory: i32,
 }
 
 impl Default for Config {
@@ -21,6 +25,8 @@ impl Default for Config {
             account_id: "000000000000".into(),
             region: "us-east-1".into(),
             max_body_bytes: 10 * 1024 * 1024,
+            fake_host_cpu: 4096,
+            fake_host_memory: 8192,
         }
     }
 }

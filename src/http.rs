@@ -5,10 +5,14 @@
 
 use crate::api::Apis;
 use crate::config::Config;
+use crate::domain::Store;
+use crate::executor::Executor;
+use crate::executor::fake::FakeExecutor;
 use crate::protocol::json::{self, JsonCodec};
 use crate::protocol::model::{Protocol, ServiceDef};
 use crate::protocol::query::{self, QueryCodec};
 use crate::protocol::{ApiError, RequestContext};
+use crate::scheduler::Scheduler;
 use crate::wire;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -40,8 +44,22 @@ impl Server {
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
-        let front = Arc::new(FrontDoor::new(config));
-        let task = tokio::spawn(accept_loop(listener, front, rx));
+        let (updates_tx, updates_rx) = tokio::sync::mpsc::unbounded_channel();
+        let executor: Arc<dyn Executor> = Arc::new(FakeExecutor::new(
+            FakeExecutor::single_host(config.fake_host_cpu, config.fake_host_memory),
+            updates_tx,
+        ));
+        let store = Store::new(config.account_id.clone(), executor.hosts());
+        let scheduler = Scheduler::new(store.clone(), executor);
+        let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
+        let front = Arc::new(FrontDoor {
+            config,
+            apis: Apis::new(store),
+        });
+        let task = tokio::spawn(async move {
+            accept_loop(listener, front, rx).await;
+            let _ = scheduler.await;
+        });
         Ok(Server {
             addr,
             shutdown,
@@ -107,11 +125,6 @@ struct FrontDoor {
 type HttpResponse = Response<Full<Bytes>>;
 
 impl FrontDoor {
-    fn new(config: Config) -> Self {
-        let apis = Apis::new(&config);
-        FrontDoor { config, apis }
-    }
-
     async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut resp = self.route(req, &request_id).await;

@@ -6,13 +6,18 @@
 //! - [`wire`]: GENERATED request/response types per service (see `codegen/`).
 //! - [`api`]: one handler set per service; thin, they call into the domain.
 //! - [`domain`]: the state ([`domain::Store`]) and ECS's rules: clusters, task definitions,
-//!   capacity providers, account settings, attributes, tags, ARNs, pagination.
+//!   capacity providers, container instances, tasks, services and deployments, placement,
+//!   account settings, attributes, tags, ARNs, pagination.
+//! - [`scheduler`]: the reconcile loop that drives services and tasks towards their intent.
+//! - [`executor`]: what runs tasks: the trait, and `fake` (in memory, on tokio's clock).
 
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod executor;
 pub mod http;
 pub mod protocol;
+pub mod scheduler;
 pub mod wire;
 
 pub use config::Config;

@@ -26,6 +26,12 @@ struct Args {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "BERTH_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// CPU units the executor's host offers as a container instance (EC2 launch type).
+    #[arg(long, env = "BERTH_HOST_CPU", default_value_t = 4096)]
+    host_cpu: i32,
+    /// Memory (MiB) the executor's host offers as a container instance.
+    #[arg(long, env = "BERTH_HOST_MEMORY", default_value_t = 8192)]
+    host_memory: i32,
 }
 
 fn main() -> ExitCode {
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
         account_id: args.account_id,
         region: args.region,
         max_body_bytes: args.max_body_bytes,
+        fake_host_cpu: args.host_cpu,
+        fake_host_memory: args.host_memory,
     };
     // Two cores are the norm where berth runs; a small runtime starts faster and idles lighter.
     let runtime = match tokio::runtime::Builder::new_multi_thread()

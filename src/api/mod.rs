@@ -5,7 +5,6 @@
 pub mod ecs;
 pub mod sts;
 
-use crate::config::Config;
 use crate::domain::Store;
 use crate::protocol::model::ServiceDef;
 use crate::protocol::{ApiError, Codec, RequestContext};
@@ -28,8 +27,7 @@ impl wire::iam::Api for NotYet {}
 impl wire::ec2::Api for NotYet {}
 
 impl Apis {
-    pub fn new(config: &Config) -> Self {
-        let store = Store::new(config.account_id.clone());
+    pub fn new(store: Store) -> Self {
         Apis {
             ecs: ecs::Ecs::new(store),
             sts: sts::Sts,

@@ -1,9 +1,9 @@
-//! Custom attributes on container instances (PutAttributes / ListAttributes / DeleteAttributes),
-//! kept per cluster. Container instances arrive with the scheduler; until then no target exists
-//! and ECS's answer is TargetNotFoundException, as for an unknown instance.
+//! Custom attributes on container instances (PutAttributes / ListAttributes / DeleteAttributes).
+//! They live on the instance, next to the agent's own attributes, and placement constraints
+//! see them all.
 
 use super::pagination::{Page, paginate};
-use super::{Region, clusters};
+use super::{Region, clusters, container_instances};
 use crate::api_err;
 use crate::protocol::ApiError;
 use crate::wire::ecs::{Attribute, TargetType};
@@ -55,17 +55,33 @@ fn validate(attrs: &[Attribute]) -> Result<(), ApiError> {
                 "Invalid targetType. Valid value is container-instance."
             ));
         }
+        if a.target_id.as_deref().unwrap_or("").is_empty() {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "targetId is required for attribute {}.",
+                a.name
+            ));
+        }
     }
     Ok(())
 }
 
-fn check_targets(attrs: &[Attribute]) -> Result<(), ApiError> {
-    if let Some(a) = attrs.first() {
-        let target = a.target_id.as_deref().unwrap_or("");
-        return Err(api_err!(
-            ecs::TargetNotFoundException,
-            "Could not find {target}. TargetId must be a valid container instance ARN or ID in the cluster."
-        ));
+fn target_missing(id: &str) -> ApiError {
+    api_err!(
+        ecs::TargetNotFoundException,
+        "Could not find {id}. TargetId must be a valid container instance ARN or ID in the cluster."
+    )
+}
+
+/// Every target must exist before anything changes: a failed call changes nothing.
+fn check_targets(region: &mut Region, cluster: &str, attrs: &[Attribute]) -> Result<(), ApiError> {
+    for a in attrs {
+        let id = a.target_id.as_deref().unwrap_or("");
+        if container_instances::attributes_mut(region, cluster, a.target_type.as_ref(), id)
+            .is_none()
+        {
+            return Err(target_missing(id));
+        }
     }
     Ok(())
 }
@@ -75,9 +91,22 @@ pub fn put(
     cluster: Option<&str>,
     attrs: Vec<Attribute>,
 ) -> Result<Vec<Attribute>, ApiError> {
-    clusters::active(region, cluster)?;
+    let cluster = clusters::active(region, cluster)?.name.clone();
     validate(&attrs)?;
-    check_targets(&attrs)?;
+    check_targets(region, &cluster, &attrs)?;
+    for a in &attrs {
+        let id = a.target_id.as_deref().unwrap_or("");
+        if let Some(list) =
+            container_instances::attributes_mut(region, &cluster, a.target_type.as_ref(), id)
+        {
+            list.retain(|x| x.name != a.name);
+            list.push(Attribute {
+                name: a.name.clone(),
+                value: a.value.clone(),
+                ..Default::default()
+            });
+        }
+    }
     Ok(attrs)
 }
 
@@ -86,7 +115,18 @@ pub fn delete(
     cluster: Option<&str>,
     attrs: Vec<Attribute>,
 ) -> Result<Vec<Attribute>, ApiError> {
-    put(region, cluster, attrs)
+    let cluster = clusters::active(region, cluster)?.name.clone();
+    validate(&attrs)?;
+    check_targets(region, &cluster, &attrs)?;
+    for a in &attrs {
+        let id = a.target_id.as_deref().unwrap_or("");
+        if let Some(list) =
+            container_instances::attributes_mut(region, &cluster, a.target_type.as_ref(), id)
+        {
+            list.retain(|x| x.name != a.name);
+        }
+    }
+    Ok(attrs)
 }
 
 pub fn list(
@@ -98,7 +138,7 @@ pub fn list(
     max_results: Option<i32>,
     next_token: Option<&str>,
 ) -> Result<Page<Attribute>, ApiError> {
-    clusters::active(region, cluster)?;
+    let cluster = clusters::active(region, cluster)?.name.clone();
     if *target_type != TargetType::ContainerInstance {
         return Err(api_err!(
             ecs::InvalidParameterException,
@@ -111,13 +151,36 @@ pub fn list(
             "attributeName must be specified when attributeValue is specified."
         ));
     }
-    let none: Vec<Attribute> = Vec::new();
-    paginate(
-        none,
-        |a| a.name.clone(),
+    let mut found: Vec<(String, Attribute)> = Vec::new();
+    for ci in container_instances::of_cluster(region, &cluster) {
+        for a in ci.data.attributes.iter().flatten() {
+            if name.is_some_and(|n| n != a.name)
+                || value.is_some_and(|v| Some(v) != a.value.as_deref())
+            {
+                continue;
+            }
+            found.push((
+                format!("{} {}", ci.arn(), a.name),
+                Attribute {
+                    name: a.name.clone(),
+                    value: a.value.clone(),
+                    target_type: Some(TargetType::ContainerInstance),
+                    target_id: Some(ci.arn().to_owned()),
+                },
+            ));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let page = paginate(
+        found,
+        |(k, _)| k.clone(),
         false,
         max_results,
         next_token,
         100,
-    )
+    )?;
+    Ok(Page {
+        items: page.items.into_iter().map(|(_, a)| a).collect(),
+        next_token: page.next_token,
+    })
 }

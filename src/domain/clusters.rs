@@ -21,11 +21,59 @@ pub struct Cluster {
     pub capacity_providers: Vec<String>,
     pub default_strategy: Vec<CapacityProviderStrategyItem>,
     pub tags: Vec<Tag>,
-    /// Counted by later entities (services, tasks, container instances); none exist here yet.
+}
+
+/// A cluster's counters, derived from its services, tasks and instances.
+#[derive(Default)]
+pub struct Counts {
     pub active_services: i32,
-    pub running_tasks: i32,
-    pub pending_tasks: i32,
     pub container_instances: i32,
+    /// (launch type, running, pending) per launch type.
+    pub tasks: Vec<(&'static str, i32, i32)>,
+}
+
+impl Counts {
+    fn running(&self) -> i32 {
+        self.tasks.iter().map(|t| t.1).sum()
+    }
+    fn pending(&self) -> i32 {
+        self.tasks.iter().map(|t| t.2).sum()
+    }
+}
+
+pub fn counts(region: &Region, name: &str) -> Counts {
+    let mut tasks = vec![("EC2", 0, 0), ("Fargate", 0, 0), ("External", 0, 0)];
+    for t in region
+        .tasks
+        .values()
+        .filter(|t| t.cluster == name && t.desired_running())
+    {
+        let slot = match t.data.launch_type.as_ref().map(|l| l.as_str()) {
+            Some("FARGATE") => 1,
+            Some("EXTERNAL") => 2,
+            _ => 0,
+        };
+        if t.last_status() == "RUNNING" {
+            tasks[slot].1 += 1;
+        } else {
+            tasks[slot].2 += 1;
+        }
+    }
+    Counts {
+        active_services: super::services::active_count(region, name),
+        container_instances: region
+            .container_instances
+            .values()
+            .filter(|ci| ci.cluster == name)
+            .count() as i32,
+        tasks,
+    }
+}
+
+/// The cluster `name` as the API returns it.
+fn wire(region: &Region, name: &str, include: &[ClusterField]) -> Result<WireCluster, ApiError> {
+    let c = region.clusters.get(name).ok_or_else(not_found)?;
+    Ok(c.to_wire(&counts(region, name), include))
 }
 
 pub const DEFAULT_CLUSTER: &str = "default";
@@ -46,18 +94,18 @@ pub struct CreateCluster {
 
 impl Cluster {
     /// The cluster as DescribeClusters shows it with every `include`.
-    pub fn to_wire(&self, include: &[ClusterField]) -> WireCluster {
+    pub fn to_wire(&self, counts: &Counts, include: &[ClusterField]) -> WireCluster {
         let has = |f: ClusterField| include.contains(&f);
         WireCluster {
             cluster_arn: Some(self.arn.clone()),
             cluster_name: Some(self.name.clone()),
             status: Some(if self.active { "ACTIVE" } else { "INACTIVE" }.into()),
-            registered_container_instances_count: Some(self.container_instances),
-            running_tasks_count: Some(self.running_tasks),
-            pending_tasks_count: Some(self.pending_tasks),
-            active_services_count: Some(self.active_services),
+            registered_container_instances_count: Some(counts.container_instances),
+            running_tasks_count: Some(counts.running()),
+            pending_tasks_count: Some(counts.pending()),
+            active_services_count: Some(counts.active_services),
             statistics: Some(if has(ClusterField::Statistics) {
-                self.statistics()
+                statistics(counts)
             } else {
                 Vec::new()
             }),
@@ -79,38 +127,29 @@ impl Cluster {
             ..Default::default()
         }
     }
+}
 
-    /// What CreateCluster and the other mutating calls return.
-    pub fn to_wire_full(&self) -> WireCluster {
-        self.to_wire(&[
-            ClusterField::Settings,
-            ClusterField::Configurations,
-            ClusterField::Tags,
-        ])
+/// What CreateCluster and the other mutating calls return.
+const FULL: &[ClusterField] = &[
+    ClusterField::Settings,
+    ClusterField::Configurations,
+    ClusterField::Tags,
+];
+
+/// AWS's statistics: running/pending tasks per launch type and the active services.
+fn statistics(counts: &Counts) -> Vec<KeyValuePair> {
+    let mut out = Vec::new();
+    for (launch, running, pending) in &counts.tasks {
+        out.push((format!("running{launch}TasksCount"), *running));
+        out.push((format!("pending{launch}TasksCount"), *pending));
     }
-
-    fn statistics(&self) -> Vec<KeyValuePair> {
-        [
-            ("runningEC2TasksCount", 0),
-            ("runningFargateTasksCount", 0),
-            ("pendingEC2TasksCount", 0),
-            ("pendingFargateTasksCount", 0),
-            ("runningExternalTasksCount", 0),
-            ("pendingExternalTasksCount", 0),
-            ("activeEC2ServiceCount", 0),
-            ("activeFargateServiceCount", 0),
-            ("drainingEC2ServiceCount", 0),
-            ("drainingFargateServiceCount", 0),
-            ("activeExternalServiceCount", 0),
-            ("drainingExternalServiceCount", 0),
-        ]
-        .into_iter()
-        .map(|(name, value): (&str, i32)| KeyValuePair {
-            name: Some(name.into()),
+    out.push(("activeServicesCount".into(), counts.active_services));
+    out.into_iter()
+        .map(|(name, value)| KeyValuePair {
+            name: Some(name),
             value: Some(value.to_string()),
         })
         .collect()
-    }
 }
 
 fn validate_settings(settings: &[ClusterSetting]) -> Result<(), ApiError> {
@@ -184,8 +223,8 @@ pub fn create(region: &mut Region, req: CreateCluster) -> Result<WireCluster, Ap
         &default_strategy,
     )?;
     // AWS: creating a cluster whose name is ACTIVE returns that cluster unchanged.
-    if let Some(existing) = region.clusters.get(&name).filter(|c| c.active) {
-        return Ok(existing.to_wire_full());
+    if region.clusters.get(&name).is_some_and(|c| c.active) {
+        return wire(region, &name, FULL);
     }
     let cluster = Cluster {
         arn: region.arn(&format!("cluster/{name}")),
@@ -197,14 +236,9 @@ pub fn create(region: &mut Region, req: CreateCluster) -> Result<WireCluster, Ap
         capacity_providers,
         default_strategy,
         tags: new_tags,
-        active_services: 0,
-        running_tasks: 0,
-        pending_tasks: 0,
-        container_instances: 0,
     };
-    let out = cluster.to_wire_full();
-    region.clusters.insert(name, cluster);
-    Ok(out)
+    region.clusters.insert(name.clone(), cluster);
+    wire(region, &name, FULL)
 }
 
 /// An ACTIVE cluster by name or ARN (the default cluster when none is named).
@@ -250,7 +284,7 @@ pub fn describe(
     let mut failures = Vec::new();
     for id in ids {
         match region.clusters.get(arn::cluster_name(&id)) {
-            Some(c) => clusters.push(c.to_wire(include)),
+            Some(c) => clusters.push(c.to_wire(&counts(region, &c.name), include)),
             None => failures.push(Failure {
                 arn: Some(if id.starts_with("arn:") {
                     id
@@ -299,7 +333,8 @@ pub fn update(
     if defaults.is_some() {
         cluster.service_connect_defaults = defaults;
     }
-    Ok(cluster.to_wire_full())
+    let name = cluster.name.clone();
+    wire(region, &name, FULL)
 }
 
 pub fn put_capacity_providers(
@@ -313,31 +348,41 @@ pub fn put_capacity_providers(
     let cluster = active_mut(region, Some(id))?;
     cluster.capacity_providers = providers;
     cluster.default_strategy = strategy;
-    Ok(cluster.to_wire_full())
+    let name = cluster.name.clone();
+    wire(region, &name, FULL)
 }
 
 pub fn delete(region: &mut Region, id: &str) -> Result<WireCluster, ApiError> {
-    let cluster = active_mut(region, Some(id))?;
-    if cluster.active_services > 0 {
+    let name = active(region, Some(id))?.name.clone();
+    let busy = |t: &super::tasks::Task| t.cluster == name && !t.is_stopped();
+    if super::services::active_count(region, &name) > 0 {
         return Err(api_err!(
             ecs::ClusterContainsServicesException,
             "The Cluster cannot be deleted while Services are active."
         ));
     }
-    if cluster.container_instances > 0 {
-        return Err(api_err!(
-            ecs::ClusterContainsContainerInstancesException,
-            "The Cluster cannot be deleted while Container Instances are active or draining."
-        ));
-    }
-    if cluster.running_tasks + cluster.pending_tasks > 0 {
+    if region.tasks.values().any(busy) {
         return Err(api_err!(
             ecs::ClusterContainsTasksException,
             "The Cluster cannot be deleted while Tasks are active."
         ));
     }
-    cluster.active = false;
-    Ok(cluster.to_wire_full())
+    // Instances berth registered for its own hosts go with the cluster; registered ones block.
+    super::container_instances::remove_automatic(region, &name);
+    if region
+        .container_instances
+        .values()
+        .any(|ci| ci.cluster == name)
+    {
+        return Err(api_err!(
+            ecs::ClusterContainsContainerInstancesException,
+            "The Cluster cannot be deleted while Container Instances are active or draining."
+        ));
+    }
+    if let Some(c) = region.clusters.get_mut(&name) {
+        c.active = false;
+    }
+    wire(region, &name, FULL)
 }
 
 /// The tags of a cluster, for the tagging API.

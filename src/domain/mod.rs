@@ -8,21 +8,29 @@ pub mod arn;
 pub mod attributes;
 pub mod capacity_providers;
 pub mod clusters;
+pub mod container_instances;
 pub mod pagination;
+pub mod placement;
+pub mod services;
 pub mod tags;
 pub mod task_definitions;
+pub mod tasks;
 
+use crate::executor::Host;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
 
 /// A cheap, cloneable handle to the one state.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Mutex<State>>,
+    changed: Arc<Notify>,
 }
 
 pub struct State {
     account_id: String,
+    hosts: Arc<Vec<Host>>,
     regions: HashMap<String, Region>,
 }
 
@@ -34,11 +42,25 @@ pub struct Region {
     pub task_definitions: BTreeMap<String, task_definitions::Family>,
     pub capacity_providers: BTreeMap<String, capacity_providers::CapacityProvider>,
     pub account_settings: account_settings::AccountSettings,
+    pub container_instances: BTreeMap<String, container_instances::ContainerInstance>,
+    /// Every task by ARN; stopped ones stay describable for an hour, as on AWS.
+    pub tasks: BTreeMap<String, tasks::Task>,
+    /// Services by (cluster name, service name); INACTIVE ones are kept describable.
+    pub services: BTreeMap<(String, String), services::Service>,
+    /// RunTask/CreateService `clientToken` → what that call created (idempotency).
+    pub client_tokens: HashMap<String, Vec<String>>,
+    /// The executor's hosts, registered as container instances on a cluster's first EC2 demand.
+    pub hosts: Arc<Vec<Host>>,
 }
 
 impl Region {
-    fn new(name: &str, account_id: &str) -> Self {
+    fn new(name: &str, account_id: &str, hosts: Arc<Vec<Host>>) -> Self {
         Region {
+            container_instances: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            services: BTreeMap::new(),
+            client_tokens: HashMap::new(),
+            hosts,
             name: name.to_owned(),
             account_id: account_id.to_owned(),
             clusters: BTreeMap::new(),
@@ -60,13 +82,31 @@ impl Region {
 }
 
 impl Store {
-    pub fn new(account_id: String) -> Self {
+    pub fn new(account_id: String, hosts: Vec<Host>) -> Self {
         Store {
             inner: Arc::new(Mutex::new(State {
                 account_id,
+                hosts: Arc::new(hosts),
                 regions: HashMap::new(),
             })),
+            changed: Arc::new(Notify::new()),
         }
+    }
+
+    /// Wakes the scheduler: something it reconciles has changed.
+    pub fn changed(&self) {
+        self.changed.notify_one();
+    }
+
+    /// What the scheduler waits on.
+    pub fn change_signal(&self) -> Arc<Notify> {
+        self.changed.clone()
+    }
+
+    /// Runs `f` over every region (the scheduler's pass).
+    pub fn each_region<R>(&self, mut f: impl FnMut(&mut Region) -> Vec<R>) -> Vec<R> {
+        let mut state = self.lock();
+        state.regions.values_mut().flat_map(|r| f(r)).collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -79,11 +119,17 @@ impl Store {
         let mut state = self.lock();
         let State {
             account_id,
+            hosts,
             regions,
         } = &mut *state;
         let region = regions
             .entry(region.to_owned())
-            .or_insert_with(|| Region::new(region, account_id));
+            .or_insert_with(|| Region::new(region, account_id, hosts.clone()));
         f(region)
     }
+}
+
+/// A new resource id as ECS makes them: 32 lowercase hex digits.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }

@@ -94,7 +94,15 @@ pub fn of_resource<'a>(
         "cluster" => super::clusters::tags_mut(region, id),
         "task-definition" => super::task_definitions::tags_mut(region, id).map_err(not_found),
         "capacity-provider" => super::capacity_providers::tags_mut(region, id).map_err(not_found),
-        "service" | "task" | "container-instance" | "task-set" => Err(not_found(invalid())),
+        "service" | "task" | "container-instance" => {
+            let (cluster, rest) = id.split_once('/').ok_or_else(invalid)?;
+            match kind {
+                "service" => super::services::tags_mut(region, cluster, rest).map_err(not_found),
+                "task" => super::tasks::tags_mut(region, cluster, rest).map_err(not_found),
+                _ => super::container_instances::tags_mut(region, cluster, rest).map_err(not_found),
+            }
+        }
+        "task-set" => Err(not_found(invalid())),
         _ => Err(invalid()),
     }
 }

@@ -1176,6 +1176,42 @@ mod tests {
     }
 
     #[test]
+    fn scalars_by_shape() {
+        let dec = Decoder {
+            service: &iam::SERVICE,
+        };
+        // botocore sends timestamps as ISO 8601, with microseconds when there are any.
+        for ok in [
+            "2026-11-25T12:00:05.123000Z",
+            "2026-11-25T12:00:05Z",
+            "1795608005",
+        ] {
+            assert_eq!(
+                dec.scalar(&Shape::Timestamp, ok, "T").expect(ok),
+                Value::String(ok.to_owned())
+            );
+        }
+        for (shape, bad) in [
+            (Shape::Timestamp, "yesterday"),
+            (Shape::Blob, "not base64!"),
+            (Shape::Double, "NaN"),
+            (Shape::Boolean, "1"),
+            (Shape::Long, ""),
+        ] {
+            let err = dec.scalar(&shape, bad, "P").expect_err(bad);
+            assert_eq!(err.code, "ValidationError", "{bad}");
+        }
+        assert_eq!(
+            dec.scalar(&Shape::Double, "1.5", "P").expect("number"),
+            json!(1.5)
+        );
+        assert_eq!(
+            dec.scalar(&Shape::Boolean, "TRUE", "P").expect("bool"),
+            json!(true)
+        );
+    }
+
+    #[test]
     fn timestamps_and_escaping() {
         assert_eq!(
             iso8601(&json!(1795608000)).as_deref(),

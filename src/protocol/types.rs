@@ -16,8 +16,10 @@ impl Timestamp {
     pub fn now() -> Self {
         Timestamp(DateTime::from(std::time::SystemTime::now()))
     }
+    /// To the nearest millisecond: what AWS keeps, and what a client's float round-trips to
+    /// (`from_secs_f64` truncates, so 1795608000.123 would come back as .122).
     pub fn from_secs_f64(secs: f64) -> Self {
-        Timestamp(DateTime::from_secs_f64(secs))
+        Timestamp(DateTime::from_millis((secs * 1000.0).round() as i64))
     }
     pub fn as_secs_f64(&self) -> f64 {
         self.0.as_secs_f64()
@@ -51,7 +53,7 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("a timestamp (epoch seconds or ISO 8601)")
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
-                if v.is_finite() {
+                if v.is_finite() && v.abs() < 1e15 {
                     Ok(Timestamp::from_secs_f64(v))
                 } else {
                     Err(E::custom("timestamp out of range"))

@@ -2,7 +2,8 @@
 //! state under the lock, calls the domain, and shapes the response.
 
 use crate::domain::{
-    Store, account_settings, attributes, capacity_providers, clusters, tags, task_definitions,
+    Store, account_settings, attributes, capacity_providers, clusters, container_instances,
+    services, tags, task_definitions, tasks,
 };
 use crate::protocol::{ApiError, RequestContext};
 use crate::wire::ecs::*;
@@ -23,6 +24,29 @@ impl Ecs {
     ) -> R {
         self.store.region(&ctx.region, f)
     }
+
+    /// A change the scheduler must act on (tasks, services, instances): wake it afterwards.
+    fn region_changed<R>(
+        &self,
+        ctx: &RequestContext,
+        f: impl FnOnce(&mut crate::domain::Region) -> R,
+    ) -> R {
+        let out = self.store.region(&ctx.region, f);
+        self.store.changed();
+        out
+    }
+}
+
+/// `(arn, reason)` pairs as the `failures` member.
+fn failures(missing: Vec<(String, &'static str)>) -> Vec<Failure> {
+    missing
+        .into_iter()
+        .map(|(arn, reason)| Failure {
+            arn: Some(arn),
+            reason: Some(reason.into()),
+            detail: None,
+        })
+        .collect()
 }
 
 impl Api for Ecs {
@@ -439,6 +463,321 @@ impl Api for Ecs {
         })?;
         Ok(DeleteAttributesResponse {
             attributes: Some(attrs),
+        })
+    }
+
+    fn run_task(
+        &self,
+        ctx: &RequestContext,
+        input: RunTaskRequest,
+    ) -> Result<RunTaskResponse, ApiError> {
+        let req = tasks::RunTask {
+            cluster: input.cluster,
+            task_definition: input.task_definition,
+            count: input.count,
+            launch_type: input.launch_type,
+            capacity_provider_strategy: input.capacity_provider_strategy,
+            network_configuration: input.network_configuration,
+            overrides: input.overrides,
+            placement_constraints: input.placement_constraints,
+            placement_strategy: input.placement_strategy,
+            started_by: input.started_by,
+            group: input.group,
+            tags: input.tags,
+            propagate_tags: input.propagate_tags,
+            enable_execute_command: input.enable_execute_command,
+            client_token: input.client_token,
+            container_instances: None,
+        };
+        let (tasks, failures) = self.region_changed(ctx, |r| tasks::run(r, req))?;
+        Ok(RunTaskResponse {
+            tasks: Some(tasks),
+            failures: Some(failures),
+        })
+    }
+
+    fn start_task(
+        &self,
+        ctx: &RequestContext,
+        input: StartTaskRequest,
+    ) -> Result<StartTaskResponse, ApiError> {
+        let req = tasks::RunTask {
+            cluster: input.cluster,
+            task_definition: input.task_definition,
+            count: Some(input.container_instances.len().clamp(1, 10) as i32),
+            launch_type: None,
+            capacity_provider_strategy: None,
+            network_configuration: input.network_configuration,
+            overrides: input.overrides,
+            placement_constraints: None,
+            placement_strategy: None,
+            started_by: input.started_by,
+            group: input.group,
+            tags: input.tags,
+            propagate_tags: input.propagate_tags,
+            enable_execute_command: input.enable_execute_command,
+            client_token: None,
+            container_instances: Some(input.container_instances),
+        };
+        let (tasks, failures) = self.region_changed(ctx, |r| tasks::run(r, req))?;
+        Ok(StartTaskResponse {
+            tasks: Some(tasks),
+            failures: Some(failures),
+        })
+    }
+
+    fn stop_task(
+        &self,
+        ctx: &RequestContext,
+        input: StopTaskRequest,
+    ) -> Result<StopTaskResponse, ApiError> {
+        let task = self.region_changed(ctx, |r| {
+            tasks::stop(r, input.cluster.as_deref(), &input.task, input.reason)
+        })?;
+        Ok(StopTaskResponse { task: Some(task) })
+    }
+
+    fn describe_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTasksRequest,
+    ) -> Result<DescribeTasksResponse, ApiError> {
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == TaskField::Tags);
+        let (found, failures) = self.region(ctx, |r| {
+            tasks::describe(r, input.cluster.as_deref(), &input.tasks, with_tags)
+        })?;
+        Ok(DescribeTasksResponse {
+            tasks: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn list_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: ListTasksRequest,
+    ) -> Result<ListTasksResponse, ApiError> {
+        let q = tasks::ListTasks {
+            cluster: input.cluster,
+            container_instance: input.container_instance,
+            family: input.family,
+            started_by: input.started_by,
+            service_name: input.service_name,
+            desired_status: input.desired_status,
+            launch_type: input.launch_type,
+            max_results: input.max_results,
+            next_token: input.next_token,
+        };
+        let page = self.region(ctx, |r| tasks::list(r, q))?;
+        Ok(ListTasksResponse {
+            task_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn register_container_instance(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterContainerInstanceRequest,
+    ) -> Result<RegisterContainerInstanceResponse, ApiError> {
+        let req = container_instances::Register {
+            cluster: input.cluster,
+            total_resources: input.total_resources,
+            attributes: input.attributes,
+            identity_document: input.instance_identity_document,
+            tags: input.tags,
+        };
+        let ci = self.region_changed(ctx, |r| container_instances::register(r, req))?;
+        Ok(RegisterContainerInstanceResponse {
+            container_instance: Some(ci),
+        })
+    }
+
+    fn deregister_container_instance(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterContainerInstanceRequest,
+    ) -> Result<DeregisterContainerInstanceResponse, ApiError> {
+        let ci = self.region_changed(ctx, |r| {
+            container_instances::deregister(
+                r,
+                input.cluster.as_deref(),
+                &input.container_instance,
+                input.force.unwrap_or(false),
+            )
+        })?;
+        Ok(DeregisterContainerInstanceResponse {
+            container_instance: Some(ci),
+        })
+    }
+
+    fn describe_container_instances(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeContainerInstancesRequest,
+    ) -> Result<DescribeContainerInstancesResponse, ApiError> {
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == ContainerInstanceField::Tags);
+        let (found, missing) = self.region(ctx, |r| {
+            container_instances::describe(
+                r,
+                input.cluster.as_deref(),
+                &input.container_instances,
+                with_tags,
+            )
+        })?;
+        Ok(DescribeContainerInstancesResponse {
+            container_instances: Some(found),
+            failures: Some(failures(missing)),
+        })
+    }
+
+    fn list_container_instances(
+        &self,
+        ctx: &RequestContext,
+        input: ListContainerInstancesRequest,
+    ) -> Result<ListContainerInstancesResponse, ApiError> {
+        let page = self.region(ctx, |r| {
+            container_instances::list(
+                r,
+                input.cluster.as_deref(),
+                input.filter.as_deref(),
+                input.status,
+                input.max_results,
+                input.next_token.as_deref(),
+            )
+        })?;
+        Ok(ListContainerInstancesResponse {
+            container_instance_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn update_container_instances_state(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateContainerInstancesStateRequest,
+    ) -> Result<UpdateContainerInstancesStateResponse, ApiError> {
+        let (changed, missing) = self.region_changed(ctx, |r| {
+            container_instances::update_state(
+                r,
+                input.cluster.as_deref(),
+                &input.container_instances,
+                input.status,
+            )
+        })?;
+        Ok(UpdateContainerInstancesStateResponse {
+            container_instances: Some(changed),
+            failures: Some(failures(missing)),
+        })
+    }
+
+    fn create_service(
+        &self,
+        ctx: &RequestContext,
+        input: CreateServiceRequest,
+    ) -> Result<CreateServiceResponse, ApiError> {
+        let service = self.region_changed(ctx, |r| {
+            let principal = r.root_principal();
+            services::create(r, input, &principal)
+        })?;
+        Ok(CreateServiceResponse {
+            service: Some(service),
+        })
+    }
+
+    fn describe_services(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServicesRequest,
+    ) -> Result<DescribeServicesResponse, ApiError> {
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == ServiceField::Tags);
+        let (found, failures) = self.region(ctx, |r| {
+            services::describe(r, input.cluster.as_deref(), &input.services, with_tags)
+        })?;
+        Ok(DescribeServicesResponse {
+            services: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn list_services(
+        &self,
+        ctx: &RequestContext,
+        input: ListServicesRequest,
+    ) -> Result<ListServicesResponse, ApiError> {
+        let page = self.region(ctx, |r| {
+            services::list(
+                r,
+                input.cluster.as_deref(),
+                input.launch_type.as_ref(),
+                input.scheduling_strategy.as_ref(),
+                input.max_results,
+                input.next_token.as_deref(),
+            )
+        })?;
+        Ok(ListServicesResponse {
+            service_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn list_services_by_namespace(
+        &self,
+        ctx: &RequestContext,
+        input: ListServicesByNamespaceRequest,
+    ) -> Result<ListServicesByNamespaceResponse, ApiError> {
+        let page = self.region(ctx, |r| {
+            services::list_by_namespace(
+                r,
+                &input.namespace,
+                input.max_results,
+                input.next_token.as_deref(),
+            )
+        })?;
+        Ok(ListServicesByNamespaceResponse {
+            service_arns: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn update_service(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServiceRequest,
+    ) -> Result<UpdateServiceResponse, ApiError> {
+        let service = self.region_changed(ctx, |r| services::update(r, input))?;
+        Ok(UpdateServiceResponse {
+            service: Some(service),
+        })
+    }
+
+    fn delete_service(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteServiceRequest,
+    ) -> Result<DeleteServiceResponse, ApiError> {
+        let service = self.region_changed(ctx, |r| {
+            services::delete(
+                r,
+                input.cluster.as_deref(),
+                &input.service,
+                input.force.unwrap_or(false),
+            )
+        })?;
+        Ok(DeleteServiceResponse {
+            service: Some(service),
         })
     }
 }

@@ -1,0 +1,1095 @@
+//! Services and their deployments. The API records intent (desired count, task definition,
+//! configuration); [`reconcile`] moves the world towards it the way the ECS service scheduler
+//! does: replace stopped tasks, roll deployments within minimumHealthyPercent/maximumPercent,
+//! trip the deployment circuit breaker and roll back, keep one task per instance for DAEMON.
+
+use super::pagination::{Page, paginate};
+use super::tasks::{self, Launch, NewTask};
+use super::{Region, arn, clusters, tags, task_definitions};
+use crate::api_err;
+use crate::protocol::{ApiError, Timestamp};
+use crate::wire::ecs::{
+    CapacityProviderStrategyItem, ContainerInstanceStatus, CreateServiceRequest,
+    Deployment as WireDeployment, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentController, DeploymentControllerType, DeploymentRolloutState, DeploymentStrategy,
+    LaunchType, NetworkConfiguration, PlacementConstraint, PlacementStrategy, PropagateTags,
+    SchedulingStrategy, Service as WireService, ServiceEvent, Tag, TaskDefinition, TaskStopCode,
+    UpdateServiceRequest,
+};
+use std::collections::VecDeque;
+
+/// ECS keeps the newest 100 events of a service.
+const MAX_EVENTS: usize = 100;
+
+/// How long a deployment's tasks must have been RUNNING before it counts as COMPLETED.
+const STABILITY_SECS: f64 = 1.0;
+
+pub struct Deployment {
+    pub data: WireDeployment,
+    pub definition: TaskDefinition,
+}
+
+impl Deployment {
+    fn id(&self) -> &str {
+        self.data.id.as_deref().unwrap_or("")
+    }
+
+    fn rollout(&self) -> Option<&DeploymentRolloutState> {
+        self.data.rollout_state.as_ref()
+    }
+}
+
+pub struct Service {
+    /// Configuration as the API set it; counts, deployments and events are filled on describe.
+    pub data: WireService,
+    pub cluster: String,
+    pub name: String,
+    pub status: String,
+    pub desired_count: i32,
+    pub launch: Launch,
+    /// Newest first; `[0]` is the PRIMARY deployment.
+    pub deployments: Vec<Deployment>,
+    pub events: VecDeque<ServiceEvent>,
+    pub tags: Vec<Tag>,
+    /// The last deployment that completed: where a circuit-breaker rollback goes.
+    pub last_completed: Option<(String, TaskDefinition)>,
+    steady: bool,
+    client_token: Option<String>,
+}
+
+impl Service {
+    pub fn arn(&self) -> &str {
+        self.data.service_arn.as_deref().unwrap_or("")
+    }
+
+    fn is_daemon(&self) -> bool {
+        self.data.scheduling_strategy == Some(SchedulingStrategy::Daemon)
+    }
+
+    fn controller(&self) -> DeploymentControllerType {
+        self.data
+            .deployment_controller
+            .as_ref()
+            .map(|c| c.r#type.clone())
+            .unwrap_or(DeploymentControllerType::Ecs)
+    }
+
+    fn event(&mut self, message: String) {
+        self.events.push_front(ServiceEvent {
+            id: Some(uuid::Uuid::new_v4().to_string()),
+            created_at: Some(Timestamp::now()),
+            message: Some(message),
+        });
+        self.events.truncate(MAX_EVENTS);
+    }
+
+    fn config(&self) -> DeploymentConfiguration {
+        self.data
+            .deployment_configuration
+            .clone()
+            .unwrap_or_default()
+    }
+}
+
+fn not_found() -> ApiError {
+    api_err!(ecs::ServiceNotFoundException, "Service not found.")
+}
+
+fn deployment_id() -> String {
+    // ECS deployment ids look like ecs-svc/1234567890123456789.
+    let n =
+        u64::from_str_radix(&super::new_id()[..15], 16).unwrap_or(0) % 10_000_000_000_000_000_000;
+    format!("ecs-svc/{n:019}")
+}
+
+fn default_config(daemon: bool, given: Option<DeploymentConfiguration>) -> DeploymentConfiguration {
+    let mut c = given.unwrap_or_default();
+    c.maximum_percent
+        .get_or_insert(if daemon { 100 } else { 200 });
+    c.minimum_healthy_percent
+        .get_or_insert(if daemon { 0 } else { 100 });
+    c.deployment_circuit_breaker
+        .get_or_insert(DeploymentCircuitBreaker {
+            enable: false,
+            rollback: false,
+        });
+    c.strategy.get_or_insert(DeploymentStrategy::Rolling);
+    c
+}
+
+fn validate_config(c: &DeploymentConfiguration) -> Result<(), ApiError> {
+    let max = c.maximum_percent.unwrap_or(200);
+    let min = c.minimum_healthy_percent.unwrap_or(100);
+    if !(0..=100).contains(&min) {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "minimumHealthyPercent must be between 0 and 100."
+        ));
+    }
+    if max < 100 || max > 200 || max < min {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "maximumPercent must be between 100 and 200 and not below minimumHealthyPercent."
+        ));
+    }
+    Ok(())
+}
+
+fn new_deployment(
+    definition: TaskDefinition,
+    desired: i32,
+    launch: &Launch,
+    network: Option<NetworkConfiguration>,
+    strategy: Option<Vec<CapacityProviderStrategyItem>>,
+) -> Deployment {
+    let now = Timestamp::now();
+    let fargate = launch.launch_type == LaunchType::Fargate;
+    Deployment {
+        data: WireDeployment {
+            id: Some(deployment_id()),
+            status: Some("PRIMARY".into()),
+            task_definition: definition.task_definition_arn.clone(),
+            desired_count: Some(desired),
+            pending_count: Some(0),
+            running_count: Some(0),
+            failed_tasks: Some(0),
+            created_at: Some(now),
+            updated_at: Some(now),
+            launch_type: launch
+                .capacity_provider
+                .is_none()
+                .then(|| launch.launch_type.clone()),
+            capacity_provider_strategy: strategy.filter(|s| !s.is_empty()),
+            platform_version: fargate.then(|| "1.4.0".into()),
+            platform_family: fargate.then(|| "Linux".into()),
+            network_configuration: network,
+            rollout_state: Some(DeploymentRolloutState::InProgress),
+            rollout_state_reason: Some("ECS deployment in progress.".into()),
+            ..Default::default()
+        },
+        definition,
+    }
+}
+
+fn key(cluster: &str, name: &str) -> (String, String) {
+    (cluster.to_owned(), name.to_owned())
+}
+
+pub fn create(
+    region: &mut Region,
+    req: CreateServiceRequest,
+    principal: &str,
+) -> Result<WireService, ApiError> {
+    let cluster = clusters::active(region, req.cluster.as_deref())?
+        .name
+        .clone();
+    let name = req.service_name.clone();
+    if !arn::is_valid_name(&name) {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Service name can be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores."
+        ));
+    }
+    if let Some(existing) = region.services.get(&key(&cluster, &name)) {
+        if existing.status != "INACTIVE" {
+            if req.client_token.is_some() && existing.client_token == req.client_token {
+                return Ok(describe_one(region, existing, false));
+            }
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "Creation of service was not idempotent."
+            ));
+        }
+    }
+    let daemon = req.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+    if let Some(s) = &req.scheduling_strategy {
+        if !s.is_known() {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "Invalid schedulingStrategy. Valid values are REPLICA, DAEMON."
+            ));
+        }
+    }
+    let controller = req
+        .deployment_controller
+        .clone()
+        .unwrap_or(DeploymentController {
+            r#type: DeploymentControllerType::Ecs,
+        });
+    if !controller.r#type.is_known() {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Invalid deployment controller type."
+        ));
+    }
+    let ecs_controlled = controller.r#type == DeploymentControllerType::Ecs;
+    let desired = match (daemon, req.desired_count) {
+        (true, _) => 0,
+        (false, Some(n)) if n >= 0 => n,
+        (false, Some(_)) => {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "desiredCount must be a non-negative integer."
+            ));
+        }
+        (false, None) => 0,
+    };
+    let td = match &req.task_definition {
+        Some(id) => Some(
+            task_definitions::resolve(region, id)
+                .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))?
+                .data
+                .clone(),
+        ),
+        None if ecs_controlled => {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "A task definition must be specified for a service using the ECS deployment controller."
+            ));
+        }
+        None => None,
+    };
+    let launch = tasks::resolve_launch(
+        region,
+        &cluster,
+        req.launch_type.clone(),
+        req.capacity_provider_strategy.as_deref(),
+    )?;
+    if daemon && launch.launch_type == LaunchType::Fargate {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "The daemon scheduling strategy does not support a launch type of FARGATE."
+        ));
+    }
+    if let Some(td) = &td {
+        tasks::check_launchable(td, &launch, req.network_configuration.as_ref())?;
+    }
+    let config = default_config(daemon, req.deployment_configuration.clone());
+    validate_config(&config)?;
+    let service_tags = tags::from_request(req.tags.clone())?;
+    let placement_strategy = req.placement_strategy.clone().unwrap_or_default();
+    let placement_constraints = req.placement_constraints.clone().unwrap_or_default();
+    if placement_strategy.len() > 5 || placement_constraints.len() > 10 {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "A service can have at most 5 placement strategies and 10 placement constraints."
+        ));
+    }
+    let fargate = launch.launch_type == LaunchType::Fargate;
+    let data = WireService {
+        service_arn: Some(region.arn(&format!("service/{cluster}/{name}"))),
+        service_name: Some(name.clone()),
+        cluster_arn: Some(region.arn(&format!("cluster/{cluster}"))),
+        load_balancers: Some(req.load_balancers.unwrap_or_default()),
+        service_registries: Some(req.service_registries.unwrap_or_default()),
+        launch_type: launch
+            .capacity_provider
+            .is_none()
+            .then(|| launch.launch_type.clone()),
+        capacity_provider_strategy: req.capacity_provider_strategy.filter(|s| !s.is_empty()),
+        platform_version: fargate.then(|| {
+            req.platform_version
+                .clone()
+                .unwrap_or_else(|| "LATEST".into())
+        }),
+        platform_family: fargate.then(|| "Linux".into()),
+        task_definition: td.as_ref().and_then(|t| t.task_definition_arn.clone()),
+        deployment_configuration: Some(config),
+        role_arn: req.role.clone(),
+        created_at: Some(Timestamp::now()),
+        created_by: Some(principal.to_owned()),
+        placement_constraints: Some(placement_constraints),
+        placement_strategy: Some(placement_strategy),
+        network_configuration: req.network_configuration.clone(),
+        health_check_grace_period_seconds: req.health_check_grace_period_seconds.or(Some(0)),
+        scheduling_strategy: Some(if daemon {
+            SchedulingStrategy::Daemon
+        } else {
+            SchedulingStrategy::Replica
+        }),
+        deployment_controller: Some(controller),
+        enable_ecs_managed_tags: Some(req.enable_ecs_managed_tags.unwrap_or(false)),
+        propagate_tags: Some(req.propagate_tags.clone().unwrap_or(PropagateTags::None)),
+        enable_execute_command: Some(req.enable_execute_command.unwrap_or(false)),
+        availability_zone_rebalancing: Some(
+            req.availability_zone_rebalancing
+                .clone()
+                .unwrap_or(crate::wire::ecs::AvailabilityZoneRebalancing::Disabled),
+        ),
+        ..Default::default()
+    };
+    let deployments = match (&td, ecs_controlled) {
+        (Some(td), true) => vec![new_deployment(
+            td.clone(),
+            desired,
+            &launch,
+            req.network_configuration.clone(),
+            data.capacity_provider_strategy.clone(),
+        )],
+        _ => Vec::new(),
+    };
+    let service = Service {
+        data,
+        cluster: cluster.clone(),
+        name: name.clone(),
+        status: "ACTIVE".into(),
+        desired_count: desired,
+        launch,
+        deployments,
+        events: VecDeque::new(),
+        tags: service_tags,
+        last_completed: None,
+        steady: false,
+        client_token: req.client_token.clone(),
+    };
+    let out = describe_one(region, &service, true);
+    region.services.insert(key(&cluster, &name), service);
+    Ok(out)
+}
+
+/// A service as DescribeServices shows it: counts from its tasks, deployments, events.
+pub fn describe_one(region: &Region, s: &Service, with_tags: bool) -> WireService {
+    let count = |dep: Option<&str>| {
+        let mut running = 0;
+        let mut pending = 0;
+        for t in region.tasks.values() {
+            let mine = t.cluster == s.cluster
+                && t.service.as_deref() == Some(s.name.as_str())
+                && t.desired_running()
+                && dep.is_none_or(|d| t.deployment_id.as_deref() == Some(d));
+            if mine && t.last_status() == "RUNNING" {
+                running += 1;
+            } else if mine {
+                pending += 1;
+            }
+        }
+        (running, pending)
+    };
+    let (running, pending) = count(None);
+    let mut data = s.data.clone();
+    data.status = Some(s.status.clone());
+    data.desired_count = Some(s.desired_count);
+    data.running_count = Some(running);
+    data.pending_count = Some(pending);
+    data.events = Some(s.events.iter().cloned().collect());
+    data.deployments = Some(
+        s.deployments
+            .iter()
+            .map(|d| {
+                let (r, p) = count(Some(d.id()));
+                WireDeployment {
+                    running_count: Some(r),
+                    pending_count: Some(p),
+                    ..d.data.clone()
+                }
+            })
+            .collect(),
+    );
+    data.tags = with_tags.then(|| s.tags.clone());
+    data
+}
+
+fn active_mut<'a>(
+    region: &'a mut Region,
+    cluster: &str,
+    id: &str,
+) -> Result<&'a mut Service, ApiError> {
+    let name = id.rsplit('/').next().unwrap_or(id);
+    let s = region
+        .services
+        .get_mut(&key(cluster, name))
+        .ok_or_else(not_found)?;
+    if s.status != "ACTIVE" {
+        return Err(api_err!(
+            ecs::ServiceNotActiveException,
+            "Service was not ACTIVE."
+        ));
+    }
+    Ok(s)
+}
+
+pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireService, ApiError> {
+    let cluster = clusters::active(region, req.cluster.as_deref())?
+        .name
+        .clone();
+    let new_td = match &req.task_definition {
+        Some(id) => Some(
+            task_definitions::resolve(region, id)
+                .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))?
+                .data
+                .clone(),
+        ),
+        None => None,
+    };
+    let new_launch = match &req.capacity_provider_strategy {
+        Some(s) if !s.is_empty() => Some(tasks::resolve_launch(region, &cluster, None, Some(s))?),
+        _ => None,
+    };
+    let svc = active_mut(region, &cluster, &req.service)?;
+    if let Some(n) = req.desired_count {
+        if n < 0 {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "desiredCount must be a non-negative integer."
+            ));
+        }
+    }
+    let launch = new_launch.clone().unwrap_or_else(|| svc.launch.clone());
+    let td_for_check = new_td
+        .clone()
+        .or_else(|| svc.deployments.first().map(|d| d.definition.clone()));
+    let network = req
+        .network_configuration
+        .clone()
+        .or_else(|| svc.data.network_configuration.clone());
+    if let Some(td) = &td_for_check {
+        tasks::check_launchable(td, &launch, network.as_ref())?;
+    }
+    let mut config = svc.config();
+    if let Some(given) = req.deployment_configuration.clone() {
+        if given.maximum_percent.is_some() {
+            config.maximum_percent = given.maximum_percent;
+        }
+        if given.minimum_healthy_percent.is_some() {
+            config.minimum_healthy_percent = given.minimum_healthy_percent;
+        }
+        if given.deployment_circuit_breaker.is_some() {
+            config.deployment_circuit_breaker = given.deployment_circuit_breaker;
+        }
+        validate_config(&config)?;
+    }
+    svc.data.deployment_configuration = Some(config);
+    if let Some(n) = req.desired_count {
+        if !svc.is_daemon() {
+            svc.desired_count = n;
+            if let Some(d) = svc.deployments.first_mut() {
+                d.data.desired_count = Some(n);
+            }
+        }
+    }
+    let mut redeploy = req.force_new_deployment.unwrap_or(false);
+    if let Some(td) = &new_td {
+        redeploy |= svc.data.task_definition != td.task_definition_arn;
+        svc.data.task_definition = td.task_definition_arn.clone();
+    }
+    if req.network_configuration.is_some()
+        && req.network_configuration != svc.data.network_configuration
+    {
+        svc.data.network_configuration = req.network_configuration.clone();
+        redeploy = true;
+    }
+    if let Some(l) = new_launch {
+        svc.launch = l;
+        svc.data.capacity_provider_strategy = req.capacity_provider_strategy.clone();
+        redeploy = true;
+    }
+    if let Some(p) = req.placement_strategy.clone() {
+        svc.data.placement_strategy = Some(p);
+    }
+    if let Some(p) = req.placement_constraints.clone() {
+        svc.data.placement_constraints = Some(p);
+    }
+    for (given, slot) in [(req.load_balancers.clone(), &mut svc.data.load_balancers)] {
+        if given.is_some() {
+            *slot = given;
+        }
+    }
+    if req.service_registries.is_some() {
+        svc.data.service_registries = req.service_registries.clone();
+    }
+    if req.health_check_grace_period_seconds.is_some() {
+        svc.data.health_check_grace_period_seconds = req.health_check_grace_period_seconds;
+    }
+    if req.enable_execute_command.is_some() {
+        svc.data.enable_execute_command = req.enable_execute_command;
+    }
+    if req.propagate_tags.is_some() {
+        svc.data.propagate_tags = req.propagate_tags.clone();
+    }
+    if req.enable_ecs_managed_tags.is_some() {
+        svc.data.enable_ecs_managed_tags = req.enable_ecs_managed_tags;
+    }
+    if redeploy && svc.controller() == DeploymentControllerType::Ecs {
+        if let Some(td) = td_for_check {
+            start_deployment(svc, td, None);
+        }
+    }
+    let name = svc.name.clone();
+    let svc = region
+        .services
+        .get(&key(&cluster, &name))
+        .ok_or_else(not_found)?;
+    Ok(describe_one(region, svc, false))
+}
+
+/// A new PRIMARY deployment; the previous ones become ACTIVE and are drained by `reconcile`.
+fn start_deployment(svc: &mut Service, td: TaskDefinition, reason: Option<String>) {
+    for d in &mut svc.deployments {
+        d.data.status = Some("ACTIVE".into());
+        d.data.desired_count = Some(0);
+        d.data.updated_at = Some(Timestamp::now());
+    }
+    let mut d = new_deployment(
+        td,
+        svc.desired_count,
+        &svc.launch,
+        svc.data.network_configuration.clone(),
+        svc.data.capacity_provider_strategy.clone(),
+    );
+    if let Some(r) = reason {
+        d.data.rollout_state_reason = Some(r);
+    }
+    svc.deployments.insert(0, d);
+    svc.steady = false;
+}
+
+pub fn delete(
+    region: &mut Region,
+    cluster: Option<&str>,
+    id: &str,
+    force: bool,
+) -> Result<WireService, ApiError> {
+    let cluster = clusters::active(region, cluster)?.name.clone();
+    let name = id.rsplit('/').next().unwrap_or(id).to_owned();
+    let svc = region
+        .services
+        .get_mut(&key(&cluster, &name))
+        .ok_or_else(not_found)?;
+    if svc.status != "ACTIVE" {
+        return Err(api_err!(
+            ecs::ServiceNotActiveException,
+            "Service was not ACTIVE."
+        ));
+    }
+    if svc.desired_count > 0 && !force && !svc.is_daemon() {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "The service cannot be stopped while it is scaled above 0."
+        ));
+    }
+    svc.status = "DRAINING".into();
+    svc.desired_count = 0;
+    for d in &mut svc.deployments {
+        d.data.desired_count = Some(0);
+    }
+    let svc = region
+        .services
+        .get(&key(&cluster, &name))
+        .ok_or_else(not_found)?;
+    Ok(describe_one(region, svc, false))
+}
+
+pub fn describe(
+    region: &Region,
+    cluster: Option<&str>,
+    ids: &[String],
+    with_tags: bool,
+) -> Result<(Vec<WireService>, Vec<crate::wire::ecs::Failure>), ApiError> {
+    let cluster = clusters::active(region, cluster)?.name.clone();
+    if ids.is_empty() || ids.len() > 10 {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Services cannot be empty and can have at most 10 items."
+        ));
+    }
+    let mut found = Vec::new();
+    let mut failures = Vec::new();
+    for id in ids {
+        let name = id.rsplit('/').next().unwrap_or(id);
+        match region.services.get(&key(&cluster, name)) {
+            Some(s) => found.push(describe_one(region, s, with_tags)),
+            None => failures.push(crate::wire::ecs::Failure {
+                arn: Some(if id.starts_with("arn:") {
+                    id.clone()
+                } else {
+                    region.arn(&format!("service/{cluster}/{id}"))
+                }),
+                reason: Some("MISSING".into()),
+                detail: None,
+            }),
+        }
+    }
+    Ok((found, failures))
+}
+
+pub fn list(
+    region: &Region,
+    cluster: Option<&str>,
+    launch_type: Option<&LaunchType>,
+    scheduling: Option<&SchedulingStrategy>,
+    max_results: Option<i32>,
+    next_token: Option<&str>,
+) -> Result<Page<String>, ApiError> {
+    let cluster = clusters::active(region, cluster)?.name.clone();
+    let arns = region
+        .services
+        .values()
+        .filter(|s| s.cluster == cluster && s.status != "INACTIVE")
+        .filter(|s| launch_type.is_none_or(|l| Some(l) == s.data.launch_type.as_ref()))
+        .filter(|s| scheduling.is_none_or(|l| Some(l) == s.data.scheduling_strategy.as_ref()))
+        .map(|s| s.arn().to_owned());
+    paginate(arns, String::clone, false, max_results, next_token, 100)
+}
+
+/// Services that registered in a Cloud Map namespace (through Service Connect).
+pub fn list_by_namespace(
+    region: &Region,
+    namespace: &str,
+    max_results: Option<i32>,
+    next_token: Option<&str>,
+) -> Result<Page<String>, ApiError> {
+    let short = namespace.rsplit('/').next().unwrap_or(namespace);
+    let arns = region
+        .services
+        .values()
+        .filter(|s| s.status == "ACTIVE")
+        .filter(|s| {
+            region
+                .clusters
+                .get(&s.cluster)
+                .and_then(|c| c.service_connect_defaults.as_ref())
+                .and_then(|d| d.namespace.as_deref())
+                .is_some_and(|n| n == namespace || n.rsplit('/').next() == Some(short))
+        })
+        .map(|s| s.arn().to_owned());
+    paginate(arns, String::clone, false, max_results, next_token, 100)
+}
+
+pub fn tags_mut<'a>(
+    region: &'a mut Region,
+    cluster: &str,
+    name: &str,
+) -> Result<&'a mut Vec<Tag>, ApiError> {
+    region
+        .services
+        .get_mut(&key(cluster, name))
+        .filter(|s| s.status != "INACTIVE")
+        .map(|s| &mut s.tags)
+        .ok_or_else(not_found)
+}
+
+/// Active services per cluster, for the cluster's counters and DeleteCluster.
+pub fn active_count(region: &Region, cluster: &str) -> i32 {
+    region
+        .services
+        .values()
+        .filter(|s| s.cluster == cluster && s.status != "INACTIVE")
+        .count() as i32
+}
+
+/// The circuit breaker's failure threshold (ECS developer guide): half the desired count,
+/// at least 3 and at most 200.
+pub fn failure_threshold(desired: i32) -> i32 {
+    ((desired + 1) / 2).clamp(3, 200)
+}
+
+fn task_ids<'a>(arns: impl Iterator<Item = &'a String>) -> String {
+    arns.map(|a| format!("(task {})", a.rsplit('/').next().unwrap_or(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One pass of the service scheduler over every service of the region.
+pub fn reconcile(region: &mut Region) {
+    let keys: Vec<(String, String)> = region.services.keys().cloned().collect();
+    for k in keys {
+        reconcile_service(region, &k);
+    }
+}
+
+fn reconcile_service(region: &mut Region, k: &(String, String)) {
+    let Some(svc) = region.services.get(k) else {
+        return;
+    };
+    if svc.status == "INACTIVE"
+        || svc.controller() != DeploymentControllerType::Ecs
+        || svc.deployments.is_empty()
+    {
+        return;
+    }
+    let (cluster, name) = k.clone();
+    let config = svc.config();
+    let breaker = config
+        .deployment_circuit_breaker
+        .clone()
+        .unwrap_or_default();
+    let primary_id = svc.deployments[0].id().to_owned();
+    let daemon = svc.is_daemon();
+    let draining = svc.status == "DRAINING";
+
+    // 1. Failures: primary tasks that stopped on their own, and unhealthy ones ECS stops.
+    let mut failed_now = 0;
+    let mut unhealthy = Vec::new();
+    for t in region.tasks.values_mut() {
+        if t.cluster != cluster || t.service.as_deref() != Some(name.as_str()) {
+            continue;
+        }
+        if t.desired_running()
+            && t.last_status() == "RUNNING"
+            && t.data.health_status == Some(crate::wire::ecs::HealthStatus::Unhealthy)
+        {
+            t.request_stop(
+                TaskStopCode::ServiceSchedulerInitiated,
+                "Task failed container health checks",
+            );
+            unhealthy.push(t.arn().to_owned());
+            if t.deployment_id.as_deref() == Some(primary_id.as_str()) && !t.failure_counted {
+                t.failure_counted = true;
+                failed_now += 1;
+            }
+        }
+        if t.is_stopped()
+            && !t.failure_counted
+            && t.deployment_id.as_deref() == Some(primary_id.as_str())
+        {
+            let self_stopped = !matches!(
+                t.wanted_stop,
+                Some((TaskStopCode::UserInitiated, _))
+                    | Some((TaskStopCode::ServiceSchedulerInitiated, _))
+            );
+            t.failure_counted = true;
+            if self_stopped {
+                failed_now += 1;
+            }
+        }
+    }
+    let Some(svc) = region.services.get_mut(k) else {
+        return;
+    };
+    if !unhealthy.is_empty() {
+        let msg = format!(
+            "(service {name}) has stopped {} running tasks: {}.",
+            unhealthy.len(),
+            task_ids(unhealthy.iter())
+        );
+        svc.event(msg);
+        svc.steady = false;
+    }
+    if failed_now > 0 {
+        let d = &mut svc.deployments[0];
+        d.data.failed_tasks = Some(d.data.failed_tasks.unwrap_or(0) + failed_now);
+        d.data.updated_at = Some(Timestamp::now());
+        svc.steady = false;
+    }
+
+    // 2. The circuit breaker.
+    let desired = svc.desired_count;
+    let primary = &svc.deployments[0];
+    if breaker.enable
+        && primary.rollout() == Some(&DeploymentRolloutState::InProgress)
+        && primary.data.failed_tasks.unwrap_or(0) >= failure_threshold(desired)
+    {
+        let failed_id = primary_id.clone();
+        let d = &mut svc.deployments[0];
+        d.data.rollout_state = Some(DeploymentRolloutState::Failed);
+        d.data.rollout_state_reason =
+            Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        d.data.updated_at = Some(Timestamp::now());
+        svc.event(format!(
+            "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
+        ));
+        if breaker.rollback {
+            if let Some((good_id, td)) = svc.last_completed.clone() {
+                svc.data.task_definition = td.task_definition_arn.clone();
+                start_deployment(
+                    svc,
+                    td,
+                    Some(format!(
+                        "ECS deployment circuit breaker: rolling back to deploymentId {good_id}."
+                    )),
+                );
+                svc.event(format!(
+                    "(service {name}) rolling back to deployment {good_id}."
+                ));
+            }
+        }
+    }
+
+    // 3. Tasks: what each deployment has, and what must be replaced.
+    let svc = &region.services[k];
+    let primary_id = svc.deployments[0].id().to_owned();
+    let primary_failed = svc.deployments[0].rollout() == Some(&DeploymentRolloutState::Failed);
+    let draining_instances: Vec<String> = region
+        .container_instances
+        .values()
+        .filter(|ci| ci.cluster == cluster && ci.status() == ContainerInstanceStatus::Draining)
+        .map(|ci| ci.arn().to_owned())
+        .collect();
+    let live: Vec<&tasks::Task> = region
+        .tasks
+        .values()
+        .filter(|t| {
+            t.cluster == cluster
+                && t.service.as_deref() == Some(name.as_str())
+                && t.desired_running()
+        })
+        .collect();
+    let on_draining = |t: &tasks::Task| {
+        t.container_instance
+            .as_ref()
+            .is_some_and(|ci| draining_instances.contains(ci))
+    };
+    let good_primary: Vec<String> = live
+        .iter()
+        .filter(|t| t.deployment_id.as_deref() == Some(primary_id.as_str()) && !on_draining(t))
+        .map(|t| t.arn().to_owned())
+        .collect();
+    // Old deployments' tasks and tasks on DRAINING instances are replaced, not just stopped.
+    let mut doomed: Vec<(bool, String)> = live
+        .iter()
+        .filter(|t| t.deployment_id.as_deref() != Some(primary_id.as_str()) || on_draining(t))
+        .map(|t| (t.is_healthy_running(), t.arn().to_owned()))
+        .collect();
+    let healthy_total = live.iter().filter(|t| t.is_healthy_running()).count() as i32;
+    let total = live.len() as i32;
+
+    let (target, max_total, min_healthy) = if daemon {
+        let n = region
+            .container_instances
+            .values()
+            .filter(|ci| ci.cluster == cluster && ci.status() == ContainerInstanceStatus::Active)
+            .count() as i32;
+        let n = if draining { 0 } else { n };
+        (n, n + doomed.len() as i32, 0)
+    } else {
+        let max_pct = config.maximum_percent.unwrap_or(200);
+        let min_pct = config.minimum_healthy_percent.unwrap_or(100);
+        (
+            desired,
+            (desired * max_pct) / 100,
+            (desired * min_pct + 99) / 100,
+        )
+    };
+
+    let mut to_stop: Vec<String> = Vec::new();
+    // Scale in: surplus primary tasks, the not-yet-running first.
+    let surplus = good_primary.len() as i32 - target;
+    if surplus > 0 {
+        let mut extra: Vec<&tasks::Task> = live
+            .iter()
+            .copied()
+            .filter(|t| good_primary.iter().any(|a| a == t.arn()))
+            .collect();
+        extra.sort_by_key(|t| (t.is_healthy_running(), std::cmp::Reverse(t.data.created_at)));
+        to_stop.extend(
+            extra
+                .iter()
+                .take(surplus as usize)
+                .map(|t| t.arn().to_owned()),
+        );
+    }
+    // Start: up to the target, within maximumPercent of the desired count.
+    let want = (target - good_primary.len() as i32).max(0);
+    let room = (max_total.max(target.min(1)) - total).max(0);
+    let start = if primary_failed && !draining {
+        0
+    } else {
+        want.min(room)
+    };
+    // Stop replaced tasks: unhealthy/pending ones freely, healthy ones above minimumHealthyPercent.
+    doomed.sort();
+    let mut healthy_left = healthy_total;
+    for (healthy, arn) in doomed {
+        if !healthy {
+            to_stop.push(arn);
+        } else if healthy_left - 1 >= min_healthy || target == 0 {
+            healthy_left -= 1;
+            to_stop.push(arn);
+        }
+    }
+
+    // 4. Carry out.
+    let mut started = Vec::new();
+    let mut unplaced: Option<String> = None;
+    if start > 0 {
+        let svc = &region.services[k];
+        let d = &svc.deployments[0];
+        let td = d.definition.clone();
+        let launch = svc.launch.clone();
+        // A service without a strategy spreads over zones, then instances (CreateService docs).
+        let strategies: Vec<PlacementStrategy> = svc
+            .data
+            .placement_strategy
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(super::placement::default_service_strategies);
+        let constraints: Vec<PlacementConstraint> =
+            svc.data.placement_constraints.clone().unwrap_or_default();
+        let network = svc.data.network_configuration.clone();
+        let group = format!("service:{name}");
+        let started_by = primary_id.clone();
+        let tags = match svc.data.propagate_tags {
+            Some(PropagateTags::Service) => svc.tags.clone(),
+            _ => Vec::new(),
+        };
+        let exec = svc.data.enable_execute_command.unwrap_or(false);
+        let placements = if daemon {
+            daemon_targets(region, &cluster, &name, &primary_id, &td)
+                .into_iter()
+                .take(start as usize)
+                .map(|arn| Ok(Some(arn)))
+                .collect()
+        } else {
+            match tasks::place(
+                region,
+                &cluster,
+                &td,
+                None,
+                &launch,
+                &group,
+                &strategies,
+                &constraints,
+                start as usize,
+            ) {
+                Ok(p) => p,
+                Err(e) => {
+                    unplaced = Some(e.message);
+                    Vec::new()
+                }
+            }
+        };
+        for p in placements {
+            match p {
+                Ok(instance) => {
+                    let arn = tasks::create(
+                        region,
+                        NewTask {
+                            cluster: &cluster,
+                            definition: &td,
+                            launch: &launch,
+                            container_instance: instance,
+                            network: network.as_ref(),
+                            overrides: None,
+                            group: group.clone(),
+                            started_by: Some(started_by.clone()),
+                            tags: tags.clone(),
+                            enable_execute_command: exec,
+                            service: Some(name.clone()),
+                            deployment_id: Some(primary_id.clone()),
+                        },
+                    );
+                    started.push(arn);
+                }
+                Err(f) => unplaced = f.reason,
+            }
+        }
+    }
+    for arn in &to_stop {
+        if let Some(t) = region.tasks.get_mut(arn) {
+            let reason = format!(
+                "Scaling activity initiated by (deployment {})",
+                t.deployment_id.clone().unwrap_or_default()
+            );
+            t.request_stop(TaskStopCode::ServiceSchedulerInitiated, &reason);
+        }
+    }
+
+    // 5. Events, deployment bookkeeping, steady state.
+    let live_after: Vec<&tasks::Task> = region
+        .tasks
+        .values()
+        .filter(|t| {
+            t.cluster == cluster
+                && t.service.as_deref() == Some(name.as_str())
+                && t.desired_running()
+        })
+        .collect();
+    let old_left = live_after
+        .iter()
+        .filter(|t| t.deployment_id.as_deref() != Some(primary_id.as_str()))
+        .count();
+    // A deployment completes once its tasks have stayed up a while, not at the first instant
+    // they all run: a crash-looping revision must not look COMPLETED between two crashes.
+    let now = Timestamp::now().as_secs_f64();
+    let settled = |t: &tasks::Task| {
+        t.data
+            .started_at
+            .is_some_and(|s| now - s.as_secs_f64() >= STABILITY_SECS)
+    };
+    let primary_running = live_after
+        .iter()
+        .filter(|t| {
+            t.deployment_id.as_deref() == Some(primary_id.as_str())
+                && t.is_healthy_running()
+                && settled(t)
+        })
+        .count() as i32;
+    let any_pending = live_after.iter().any(|t| t.last_status() != "RUNNING");
+    let all_stopped = live_after.is_empty()
+        && !region.tasks.values().any(|t| {
+            t.cluster == cluster && t.service.as_deref() == Some(name.as_str()) && !t.is_stopped()
+        });
+    let Some(svc) = region.services.get_mut(k) else {
+        return;
+    };
+    if !started.is_empty() {
+        svc.event(format!(
+            "(service {name}) has started {} tasks: {}.",
+            started.len(),
+            task_ids(started.iter())
+        ));
+        svc.steady = false;
+    }
+    if !to_stop.is_empty() {
+        svc.event(format!(
+            "(service {name}) has stopped {} running tasks: {}.",
+            to_stop.len(),
+            task_ids(to_stop.iter())
+        ));
+        svc.steady = false;
+    }
+    if let Some(reason) = unplaced {
+        let msg = format!(
+            "(service {name}) was unable to place a task because no container instance met all of its requirements. Reason: {reason}."
+        );
+        if svc.events.front().and_then(|e| e.message.as_deref()) != Some(msg.as_str()) {
+            svc.event(msg);
+        }
+    }
+    if old_left == 0 && svc.deployments.len() > 1 {
+        svc.deployments.truncate(1);
+    }
+    let complete = old_left == 0 && primary_running == target && !any_pending;
+    let d = &mut svc.deployments[0];
+    if complete && d.rollout() == Some(&DeploymentRolloutState::InProgress) {
+        d.data.rollout_state = Some(DeploymentRolloutState::Completed);
+        d.data.rollout_state_reason = Some(format!("ECS deployment {primary_id} completed."));
+        d.data.updated_at = Some(Timestamp::now());
+        svc.last_completed = Some((primary_id.clone(), d.definition.clone()));
+        svc.event(format!(
+            "(service {name}) (deployment {primary_id}) deployment completed."
+        ));
+    }
+    if complete && !svc.steady && svc.status == "ACTIVE" {
+        svc.steady = true;
+        svc.event(format!("(service {name}) has reached a steady state."));
+    }
+    if svc.status == "DRAINING" && all_stopped {
+        svc.status = "INACTIVE".into();
+        svc.deployments.clear();
+    }
+}
+
+/// DAEMON: ACTIVE instances of the cluster without a task of the primary deployment.
+fn daemon_targets(
+    region: &Region,
+    cluster: &str,
+    service: &str,
+    deployment: &str,
+    _td: &TaskDefinition,
+) -> Vec<String> {
+    region
+        .container_instances
+        .values()
+        .filter(|ci| ci.cluster == cluster && ci.status() == ContainerInstanceStatus::Active)
+        .filter(|ci| {
+            !region.tasks.values().any(|t| {
+                t.container_instance.as_deref() == Some(ci.arn())
+                    && t.service.as_deref() == Some(service)
+                    && t.deployment_id.as_deref() == Some(deployment)
+                    && t.desired_running()
+            })
+        })
+        .map(|ci| ci.arn().to_owned())
+        .collect()
+}

@@ -1,0 +1,124 @@
+//! What runs tasks. The scheduler hands an executor a [`TaskSpec`] to start or a task ARN to
+//! stop; the executor reports every change it observes as a [`TaskUpdate`] on the channel it was
+//! built with. `fake` runs tasks in memory on tokio's clock (deterministic under
+//! `tokio::time::pause`); the Docker executor implements the same trait.
+
+pub mod fake;
+
+use crate::protocol::Timestamp;
+use crate::wire::ecs::{HealthStatus, NetworkBinding, TaskDefinition, TaskOverride, TaskStopCode};
+
+/// Everything an executor needs to run one task.
+#[derive(Debug, Clone)]
+pub struct TaskSpec {
+    pub task_arn: String,
+    pub cluster_arn: String,
+    pub definition: TaskDefinition,
+    pub overrides: Option<TaskOverride>,
+}
+
+impl TaskSpec {
+    /// The environment of a container after the task's overrides.
+    pub fn environment(&self, container: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .definition
+            .container_definitions
+            .iter()
+            .flatten()
+            .filter(|c| c.name.as_deref() == Some(container))
+            .flat_map(|c| c.environment.iter().flatten())
+            .filter_map(|kv| Some((kv.name.clone()?, kv.value.clone().unwrap_or_default())))
+            .collect();
+        let overrides = self
+            .overrides
+            .iter()
+            .flat_map(|o| o.container_overrides.iter().flatten())
+            .filter(|o| o.name.as_deref() == Some(container))
+            .flat_map(|o| o.environment.iter().flatten());
+        for kv in overrides {
+            let Some(name) = kv.name.clone() else {
+                continue;
+            };
+            let value = kv.value.clone().unwrap_or_default();
+            match env.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = value,
+                None => env.push((name, value)),
+            }
+        }
+        env
+    }
+}
+
+/// The lifecycle stages an executor reports (ECS's `lastStatus` values it drives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Pending,
+    Running,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContainerReport {
+    pub name: String,
+    /// `PENDING`, `RUNNING` or `STOPPED`.
+    pub last_status: String,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+    pub health: Option<HealthStatus>,
+    pub runtime_id: Option<String>,
+    pub network_bindings: Vec<NetworkBinding>,
+}
+
+/// One observed change of a task.
+#[derive(Debug, Clone)]
+pub struct TaskUpdate {
+    pub task_arn: String,
+    pub phase: Phase,
+    pub containers: Vec<ContainerReport>,
+    /// Aggregated from the essential containers' health checks.
+    pub health: Option<HealthStatus>,
+    /// The task's address in its own network namespace (awsvpc).
+    pub private_ipv4: Option<String>,
+    pub stop_code: Option<TaskStopCode>,
+    pub stopped_reason: Option<String>,
+    pub pull_started_at: Option<Timestamp>,
+    pub pull_stopped_at: Option<Timestamp>,
+}
+
+impl TaskUpdate {
+    pub fn new(task_arn: &str, phase: Phase) -> Self {
+        TaskUpdate {
+            task_arn: task_arn.to_owned(),
+            phase,
+            containers: Vec::new(),
+            health: None,
+            private_ipv4: None,
+            stop_code: None,
+            stopped_reason: None,
+            pull_started_at: None,
+            pull_stopped_at: None,
+        }
+    }
+}
+
+/// Where the executor sends its reports.
+pub type UpdateSender = tokio::sync::mpsc::UnboundedSender<TaskUpdate>;
+
+/// A machine tasks run on, as a container instance shows it.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub id: String,
+    pub cpu: i32,
+    pub memory: i32,
+    pub availability_zone: String,
+    pub instance_type: String,
+}
+
+pub trait Executor: Send + Sync + 'static {
+    /// The hosts berth registers as container instances for the EC2 launch type.
+    fn hosts(&self) -> Vec<Host>;
+    /// Starts a task; progress arrives as updates. Never blocks.
+    fn start(&self, spec: TaskSpec);
+    /// Stops a task (SIGTERM, then SIGKILL after the stop timeout); ends with a STOPPED update.
+    fn stop(&self, task_arn: &str);
+}

@@ -1,0 +1,617 @@
+//! The control plane alive, with the in-memory executor: services keep their count, deployments
+//! roll, the circuit breaker rolls back, placement decides where tasks go. Each test is a story
+//! told through the official Rust SDK against `berth::Server` on a free port.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ecs::error::ProvideErrorMetadata;
+use aws_sdk_ecs::types::{
+    Attribute, ContainerDefinition, ContainerInstanceStatus, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DesiredStatus, KeyValuePair, PlacementConstraint,
+    PlacementConstraintType, PlacementStrategy, PlacementStrategyType, Resource,
+    SchedulingStrategy, Service,
+};
+use berth::{Config, Server};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+struct World {
+    server: Server,
+    ecs: Client,
+}
+
+impl World {
+    async fn new() -> World {
+        let server = Server::start(Config::ephemeral()).await.expect("start");
+        let config = aws_sdk_ecs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(server.endpoint_url())
+            .build();
+        let ecs = Client::from_conf(config);
+        ecs.create_cluster()
+            .cluster_name("c")
+            .send()
+            .await
+            .expect("cluster");
+        World { server, ecs }
+    }
+
+    /// Registers `family` with one container; `script` drives the fake executor.
+    async fn task_definition(&self, family: &str, memory: i32, script: &str) -> String {
+        let mut c = ContainerDefinition::builder()
+            .name("app")
+            .image("busybox")
+            .memory(memory);
+        if !script.is_empty() {
+            c = c.environment(
+                KeyValuePair::builder()
+                    .name("BERTH_FAKE")
+                    .value(script)
+                    .build(),
+            );
+        }
+        self.ecs
+            .register_task_definition()
+            .family(family)
+            .container_definitions(c.build())
+            .send()
+            .await
+            .expect("register")
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("arn")
+            .to_owned()
+    }
+
+    /// A container instance with `memory` MiB in availability zone `az`.
+    async fn instance(&self, memory: i32, az: &str) -> String {
+        self.ecs
+            .register_container_instance()
+            .cluster("c")
+            .total_resources(
+                Resource::builder()
+                    .name("CPU")
+                    .r#type("INTEGER")
+                    .integer_value(4096)
+                    .build(),
+            )
+            .total_resources(
+                Resource::builder()
+                    .name("MEMORY")
+                    .r#type("INTEGER")
+                    .integer_value(memory)
+                    .build(),
+            )
+            .attributes(
+                Attribute::builder()
+                    .name("ecs.availability-zone")
+                    .value(az)
+                    .build()
+                    .expect("attribute"),
+            )
+            .send()
+            .await
+            .expect("register instance")
+            .container_instance()
+            .and_then(|c| c.container_instance_arn())
+            .expect("arn")
+            .to_owned()
+    }
+
+    async fn service(&self, name: &str) -> Service {
+        self.ecs
+            .describe_services()
+            .cluster("c")
+            .services(name)
+            .send()
+            .await
+            .expect("describe services")
+            .services()
+            .first()
+            .cloned()
+            .expect("service")
+    }
+
+    /// Polls until `cond` holds for the service (at most 20 s).
+    async fn wait_service(
+        &self,
+        name: &str,
+        what: &str,
+        cond: impl Fn(&Service) -> bool,
+    ) -> Service {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.service(name).await;
+            if cond(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {s:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn running_tasks(&self) -> Vec<aws_sdk_ecs::types::Task> {
+        let arns = self
+            .ecs
+            .list_tasks()
+            .cluster("c")
+            .desired_status(DesiredStatus::Running)
+            .send()
+            .await
+            .expect("list tasks")
+            .task_arns()
+            .to_vec();
+        if arns.is_empty() {
+            return Vec::new();
+        }
+        self.ecs
+            .describe_tasks()
+            .cluster("c")
+            .set_tasks(Some(arns))
+            .send()
+            .await
+            .expect("describe tasks")
+            .tasks()
+            .to_vec()
+    }
+}
+
+fn steady(desired: i32) -> impl Fn(&Service) -> bool {
+    move |s| {
+        s.running_count() == desired
+            && s.pending_count() == 0
+            && s.deployments().len() == 1
+            && s.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED")
+    }
+}
+
+#[tokio::test]
+async fn a_service_of_three_reaches_steady_state_and_replaces_a_stopped_task() {
+    let w = World::new().await;
+    let td = w.task_definition("web", 128, "").await;
+    let created = w
+        .ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition(&td)
+        .desired_count(3)
+        .send()
+        .await
+        .expect("create service");
+    let svc = created.service().expect("service");
+    assert_eq!(svc.status(), Some("ACTIVE"));
+    let config = svc
+        .deployment_configuration()
+        .expect("deployment configuration");
+    assert_eq!(
+        (config.maximum_percent(), config.minimum_healthy_percent()),
+        (Some(200), Some(100))
+    );
+
+    let s = w.wait_service("web", "steady state", steady(3)).await;
+    assert!(s.events().iter().any(|e| {
+        e.message()
+            .unwrap_or("")
+            .contains("has reached a steady state")
+    }));
+    assert!(s.events()[0].created_at() >= s.events().last().and_then(|e| e.created_at()));
+
+    let tasks = w.running_tasks().await;
+    assert_eq!(tasks.len(), 3);
+    let victim = tasks[0].task_arn().expect("arn").to_owned();
+    assert_eq!(tasks[0].group(), Some("service:web"));
+    w.ecs
+        .stop_task()
+        .cluster("c")
+        .task(&victim)
+        .reason("chaos")
+        .send()
+        .await
+        .expect("stop task");
+    w.wait_service("web", "a replacement", |s| {
+        s.running_count() == 3
+            && s.events()
+                .iter()
+                .any(|e| e.message().unwrap_or("").contains("has started 1 tasks"))
+    })
+    .await;
+    let now = w.running_tasks().await;
+    assert!(
+        now.iter().all(|t| t.task_arn() != Some(victim.as_str())),
+        "a new task ARN replaced it"
+    );
+    let stopped = w
+        .ecs
+        .describe_tasks()
+        .cluster("c")
+        .tasks(&victim)
+        .send()
+        .await
+        .expect("describe stopped");
+    let t = &stopped.tasks()[0];
+    assert_eq!(t.last_status(), Some("STOPPED"));
+    assert_eq!(t.stopped_reason(), Some("chaos"));
+    assert_eq!(t.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_essential_container_that_exits_stops_its_task_with_the_exit_code() {
+    let w = World::new().await;
+    let td = w.task_definition("crash", 64, "exit=3 after=100ms").await;
+    let run = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .send()
+        .await
+        .expect("run");
+    let arn = run.tasks()[0].task_arn().expect("arn").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let task = loop {
+        let d = w
+            .ecs
+            .describe_tasks()
+            .cluster("c")
+            .tasks(&arn)
+            .send()
+            .await
+            .expect("describe");
+        let t = d.tasks()[0].clone();
+        if t.last_status() == Some("STOPPED") {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "task never stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        task.stop_code().map(|c| c.as_str()),
+        Some("EssentialContainerExited")
+    );
+    assert_eq!(
+        task.stopped_reason(),
+        Some("Essential container in task exited")
+    );
+    assert_eq!(task.containers()[0].exit_code(), Some(3));
+    assert!(task.started_at().is_some() && task.stopped_at().is_some());
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rolling_update_never_drops_below_the_desired_count() {
+    let w = World::new().await;
+    let v1 = w.task_definition("roll", 64, "").await;
+    let v2 = w.task_definition("roll", 64, "start=300ms").await;
+    w.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("roll")
+        .task_definition(&v1)
+        .desired_count(3)
+        .send()
+        .await
+        .expect("create");
+    w.wait_service("roll", "v1 steady", steady(3)).await;
+    w.ecs
+        .update_service()
+        .cluster("c")
+        .service("roll")
+        .task_definition(&v2)
+        .send()
+        .await
+        .expect("update");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut saw_two_deployments = false;
+    loop {
+        let s = w.service("roll").await;
+        assert!(
+            s.running_count() >= 3,
+            "dropped below desired: {}",
+            s.running_count()
+        );
+        assert!(
+            s.running_count() + s.pending_count() <= 6,
+            "above maximumPercent"
+        );
+        saw_two_deployments |= s.deployments().len() == 2;
+        if steady(3)(&s) && s.task_definition() == Some(v2.as_str()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "rollout never completed: {s:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        saw_two_deployments,
+        "the old and new deployments ran side by side"
+    );
+    let tasks = w.running_tasks().await;
+    assert_eq!(tasks.len(), 3);
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t.task_definition_arn() == Some(v2.as_str()))
+    );
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_deployment_trips_the_circuit_breaker_and_rolls_back() {
+    let w = World::new().await;
+    let good = w.task_definition("cb", 64, "").await;
+    let bad = w.task_definition("cb", 64, "exit=1 after=10ms").await;
+    w.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("cb")
+        .task_definition(&good)
+        .desired_count(2)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    DeploymentCircuitBreaker::builder()
+                        .enable(true)
+                        .rollback(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create");
+    w.wait_service("cb", "good steady", steady(2)).await;
+    w.ecs
+        .update_service()
+        .cluster("c")
+        .service("cb")
+        .task_definition(&bad)
+        .send()
+        .await
+        .expect("update");
+    let s = w
+        .wait_service("cb", "rollback to the good revision", |s| {
+            s.task_definition() == Some(good.as_str()) && steady(2)(s)
+        })
+        .await;
+    let messages: Vec<&str> = s.events().iter().filter_map(|e| e.message()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("deployment failed: tasks failed to start")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("rolling back")),
+        "{messages:?}"
+    );
+    let primary = &s.deployments()[0];
+    assert_eq!(primary.task_definition(), Some(good.as_str()));
+    w.server.shutdown().await;
+}
+
+/// How many running tasks each container instance holds.
+async fn spread_of(w: &World) -> BTreeMap<String, usize> {
+    let mut by_instance = BTreeMap::new();
+    for t in w.running_tasks().await {
+        *by_instance
+            .entry(t.container_instance_arn().unwrap_or("").to_owned())
+            .or_insert(0) += 1;
+    }
+    by_instance
+}
+
+#[tokio::test]
+async fn spread_across_three_zones_balances_nine_tasks() {
+    let w = World::new().await;
+    for az in ["us-east-1a", "us-east-1b", "us-east-1c"] {
+        w.instance(4096, az).await;
+    }
+    let td = w.task_definition("spread", 64, "").await;
+    let run = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .count(9)
+        .placement_strategy(
+            PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::Spread)
+                .field("attribute:ecs.availability-zone")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("run");
+    assert_eq!(run.tasks().len(), 9);
+    let counts: Vec<usize> = spread_of(&w).await.into_values().collect();
+    assert_eq!(counts, [3, 3, 3]);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn binpack_fills_the_fullest_instance_first_and_member_of_rejects() {
+    let w = World::new().await;
+    let small = w.instance(1024, "us-east-1a").await;
+    w.instance(4096, "us-east-1b").await;
+    let td = w.task_definition("pack", 256, "").await;
+    let run = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .count(4)
+        .placement_strategy(
+            PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::Binpack)
+                .field("memory")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("run");
+    assert_eq!(run.tasks().len(), 4);
+    assert!(
+        run.tasks()
+            .iter()
+            .all(|t| t.container_instance_arn() == Some(small.as_str()))
+    );
+
+    let rejected = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .placement_constraints(
+            PlacementConstraint::builder()
+                .r#type(PlacementConstraintType::MemberOf)
+                .expression("attribute:ecs.availability-zone == eu-west-1a")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("run with constraint");
+    assert!(rejected.tasks().is_empty());
+    assert!(
+        rejected.failures()[0]
+            .reason()
+            .unwrap_or("")
+            .starts_with("MemberOf")
+    );
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn count_ten_on_one_small_instance_fails_for_memory() {
+    let w = World::new().await;
+    w.instance(1024, "us-east-1a").await;
+    let td = w.task_definition("big", 300, "").await;
+    let run = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .count(10)
+        .send()
+        .await
+        .expect("run");
+    assert_eq!(run.tasks().len(), 3, "3 × 300 MiB fit in 1024 MiB");
+    assert_eq!(run.failures().len(), 7);
+    assert!(
+        run.failures()
+            .iter()
+            .all(|f| f.reason() == Some("RESOURCE:MEMORY"))
+    );
+    let bad = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .count(11)
+        .send()
+        .await;
+    assert_eq!(
+        bad.expect_err("count 11").code(),
+        Some("InvalidParameterException")
+    );
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn draining_an_instance_moves_its_service_tasks() {
+    let w = World::new().await;
+    let a = w.instance(4096, "us-east-1a").await;
+    let td = w.task_definition("drain", 128, "").await;
+    w.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("drain")
+        .task_definition(&td)
+        .desired_count(2)
+        .send()
+        .await
+        .expect("create");
+    w.wait_service("drain", "steady on a", steady(2)).await;
+    let b = w.instance(4096, "us-east-1b").await;
+    w.ecs
+        .update_container_instances_state()
+        .cluster("c")
+        .container_instances(&a)
+        .status(ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .expect("drain");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let spread = spread_of(&w).await;
+        if spread.get(&b) == Some(&2) && !spread.contains_key(&a) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "tasks never moved: {spread:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_daemon_service_runs_one_task_per_instance() {
+    let w = World::new().await;
+    for az in ["us-east-1a", "us-east-1b", "us-east-1c"] {
+        w.instance(2048, az).await;
+    }
+    let td = w.task_definition("daemon", 64, "").await;
+    w.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("daemon")
+        .task_definition(&td)
+        .scheduling_strategy(SchedulingStrategy::Daemon)
+        .send()
+        .await
+        .expect("create daemon");
+    w.wait_service("daemon", "three daemon tasks", |s| s.running_count() == 3)
+        .await;
+    let counts: Vec<usize> = spread_of(&w).await.into_values().collect();
+    assert_eq!(counts, [1, 1, 1]);
+
+    // Deleting a service needs desiredCount 0 unless forced; it drains, then goes INACTIVE.
+    let web_td = w.task_definition("web", 64, "").await;
+    w.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition(&web_td)
+        .desired_count(1)
+        .send()
+        .await
+        .expect("web");
+    let refused = w
+        .ecs
+        .delete_service()
+        .cluster("c")
+        .service("web")
+        .send()
+        .await;
+    assert_eq!(
+        refused.expect_err("scaled above 0").code(),
+        Some("InvalidParameterException")
+    );
+    let deleted = w
+        .ecs
+        .delete_service()
+        .cluster("c")
+        .service("web")
+        .force(true)
+        .send()
+        .await
+        .expect("force");
+    assert_eq!(deleted.service().and_then(|s| s.status()), Some("DRAINING"));
+    w.wait_service("web", "INACTIVE", |s| s.status() == Some("INACTIVE"))
+        .await;
+    w.server.shutdown().await;
+}

@@ -435,10 +435,6 @@ impl<'a> Generator<'a> {
         Ok(out)
     }
 
-    fn is_query(&self) -> bool {
-        self.protocol != "json"
-    }
-
     fn op_shape(op: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
         op.get(key)
             .and_then(|v| v.get("shape"))
@@ -472,8 +468,8 @@ impl<'a> Generator<'a> {
         out.push_str("pub static OPERATIONS: &[OpDef] = &[\n");
         for (name, op) in &self.operations {
             let id = |key: &str| match Self::op_shape(op, key) {
-                Some(s) if self.is_query() => format!("Some({})", ids[s]),
-                _ => "None".into(),
+                Some(s) => format!("Some({})", ids[s]),
+                None => "None".into(),
             };
             let wrapper = op
                 .get("output")
@@ -552,9 +548,6 @@ impl<'a> Generator<'a> {
     }
 
     fn shape_ids(&self) -> HashMap<&'a str, usize> {
-        if !self.is_query() {
-            return HashMap::new();
-        }
         self.reachable
             .iter()
             .enumerate()
@@ -563,10 +556,6 @@ impl<'a> Generator<'a> {
     }
 
     fn gen_shape_table(&self, out: &mut String) -> Result<(), Error> {
-        if !self.is_query() {
-            out.push_str("pub static SHAPES: &[Shape] = &[];\n\n");
-            return Ok(());
-        }
         let ids = self.shape_ids();
         let opt = |v: Option<&str>| match v {
             Some(s) => format!("Some({s:?})"),
@@ -582,7 +571,8 @@ impl<'a> Generator<'a> {
                 .ok_or_else(|| err(format!("unreachable shape {s}")))
         };
         out.push_str(
-            "/// Query/EC2 shape table, indexed by `ShapeId`.\npub static SHAPES: &[Shape] = &[\n",
+            "/// The shape table, indexed by `ShapeId`: the Query codecs walk it, and the JSON codec checks
+/// a request's structure against it (serde alone would take a JSON array for a structure).\npub static SHAPES: &[Shape] = &[\n",
         );
         for name in &self.reachable {
             let shape = self.shape(name)?;

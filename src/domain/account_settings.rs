@@ -138,6 +138,12 @@ pub struct ListQuery {
 }
 
 pub fn list(region: &Region, q: ListQuery) -> Result<Page<Setting>, ApiError> {
+    if q.value.is_some() && q.name.is_none() {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "You must also specify an account setting name to use the value parameter."
+        ));
+    }
     if let Some(n) = &q.name {
         if !n.is_known() {
             validate(n, "")?;
@@ -171,6 +177,13 @@ pub fn list(region: &Region, q: ListQuery) -> Result<Page<Setting>, ApiError> {
             }
         }
     }
+    // Pages continue by name, so the list is in name order.
+    out.sort_by(|a, b| {
+        a.name
+            .as_ref()
+            .map(|n| n.to_string())
+            .cmp(&b.name.as_ref().map(|n| n.to_string()))
+    });
     paginate(
         out,
         |s| s.name.as_ref().map(|n| n.to_string()).unwrap_or_default(),

@@ -36,6 +36,23 @@ fn validate(attrs: &[Attribute]) -> Result<(), ApiError> {
                 a.name
             ));
         }
+        // "letters, numbers, hyphens, underscores, periods, at signs, slashes, back slashes,
+        // colons, or spaces; the value can't start or end with a space" (ECS Attribute docs).
+        let value_ok = |v: &str| {
+            !v.starts_with(' ')
+                && !v.ends_with(' ')
+                && v.bytes().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'-' | b'_' | b'.' | b'@' | b'/' | b'\\' | b':' | b' ')
+                })
+        };
+        if a.value.as_deref().is_some_and(|v| !value_ok(v)) {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "Attribute value of {} contains invalid characters or starts or ends with a space.",
+                a.name
+            ));
+        }
         if a.value
             .as_ref()
             .is_some_and(|v| v.is_empty() || v.len() > 128)
@@ -66,6 +83,11 @@ fn validate(attrs: &[Attribute]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Attributes the agent reports are not custom ones.
+fn is_custom(name: &str) -> bool {
+    !name.starts_with("ecs.") && !name.starts_with("com.amazonaws.ecs.")
+}
+
 fn target_missing(id: &str) -> ApiError {
     api_err!(
         ecs::TargetNotFoundException,
@@ -94,6 +116,31 @@ pub fn put(
     let cluster = clusters::active(region, cluster)?.name.clone();
     validate(&attrs)?;
     check_targets(region, &cluster, &attrs)?;
+    // At most 10 custom attributes per resource, counting those it already has.
+    for a in &attrs {
+        let id = a.target_id.as_deref().unwrap_or("");
+        let Some(list) =
+            container_instances::attributes_mut(region, &cluster, a.target_type.as_ref(), id)
+        else {
+            continue;
+        };
+        let mut names: Vec<&str> = list
+            .iter()
+            .map(|x| x.name.as_str())
+            .filter(|n| is_custom(n))
+            .collect();
+        for b in attrs.iter().filter(|b| b.target_id == a.target_id) {
+            if !names.contains(&b.name.as_str()) {
+                names.push(b.name.as_str());
+            }
+        }
+        if names.len() > MAX_PER_CALL {
+            return Err(api_err!(
+                ecs::AttributeLimitExceededException,
+                "You can apply up to {MAX_PER_CALL} custom attributes per resource."
+            ));
+        }
+    }
     for a in &attrs {
         let id = a.target_id.as_deref().unwrap_or("");
         if let Some(list) =

@@ -256,7 +256,14 @@ pub fn describe(
             for id in ids {
                 match lookup(arn::capacity_provider_name(&id)) {
                     Some(cp) => found.push(cp),
-                    None => missing.push((id, "MISSING")),
+                    None => missing.push((
+                        if id.starts_with("arn:") {
+                            id
+                        } else {
+                            region.arn(&format!("capacity-provider/{id}"))
+                        },
+                        "MISSING",
+                    )),
                 }
             }
         }

@@ -223,7 +223,24 @@ pub fn create(region: &mut Region, req: CreateCluster) -> Result<WireCluster, Ap
         &default_strategy,
     )?;
     // AWS: creating a cluster whose name is ACTIVE returns that cluster unchanged.
-    if region.clusters.get(&name).is_some_and(|c| c.active) {
+    if let Some(existing) = region.clusters.get(&name).filter(|c| c.active) {
+        // AWS: CreateCluster on an ACTIVE name is idempotent only with the same arguments.
+        let same = existing.capacity_providers == capacity_providers
+            && existing.default_strategy == default_strategy
+            && req
+                .settings
+                .as_ref()
+                .is_none_or(|_| existing.settings == settings)
+            && req
+                .configuration
+                .as_ref()
+                .is_none_or(|c| existing.configuration.as_ref() == Some(c));
+        if !same {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "Arguments on this idempotent request are inconsistent with arguments used in previous request(s)."
+            ));
+        }
         return wire(region, &name, FULL);
     }
     let cluster = Cluster {

@@ -19,37 +19,51 @@ pub fn paginate<T>(
     next_token: Option<&str>,
     limit: usize,
 ) -> Result<Page<T>, ApiError> {
-    let size = match max_results {
-        None => limit,
-        Some(n) if n >= 1 && n as usize <= limit => n as usize,
-        Some(_) => {
-            return Err(api_err!(
-                ecs::InvalidParameterException,
-                "maxResults must be between 1 and {limit}."
-            ));
-        }
-    };
-    let after = match next_token {
-        None => None,
-        Some(token) => Some(decode_token(token)?),
-    };
-    let mut iter = items.into_iter().filter(|item| match &after {
+    let size = page_size(max_results, limit)?;
+    let after = after_key(next_token)?;
+    let rest = items.into_iter().filter(|item| match &after {
         None => true,
         Some(after) => {
             let k = key(item);
             if descending { k < *after } else { k > *after }
         }
     });
-    let mut page: Vec<T> = iter.by_ref().take(size).collect();
-    let next_token = match (iter.next(), page.last()) {
+    Ok(page_from(rest, &key, size))
+}
+
+/// The page size `maxResults` asks for, within 1..=`limit` (the default).
+pub fn page_size(max_results: Option<i32>, limit: usize) -> Result<usize, ApiError> {
+    match max_results {
+        None => Ok(limit),
+        Some(n) if n >= 1 && n as usize <= limit => Ok(n as usize),
+        Some(_) => Err(api_err!(
+            ecs::InvalidParameterException,
+            "maxResults must be between 1 and {limit}."
+        )),
+    }
+}
+
+/// The key a `nextToken` continues after.
+pub fn after_key(next_token: Option<&str>) -> Result<Option<String>, ApiError> {
+    next_token.map(decode_token).transpose()
+}
+
+/// The first `size` items of `rest` (which already starts after the token's key), and the
+/// token for the next page when more remain.
+pub fn page_from<T>(
+    mut rest: impl Iterator<Item = T>,
+    key: impl Fn(&T) -> String,
+    size: usize,
+) -> Page<T> {
+    let page: Vec<T> = rest.by_ref().take(size).collect();
+    let next_token = match (rest.next(), page.last()) {
         (Some(_), Some(last)) => Some(encode_token(&key(last))),
         _ => None,
     };
-    page.shrink_to_fit();
-    Ok(Page {
+    Page {
         items: page,
         next_token,
-    })
+    }
 }
 
 fn encode_token(key: &str) -> String {

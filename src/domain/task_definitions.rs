@@ -2,7 +2,7 @@
 //! mode rules, Fargate's cpu/memory table, memory settings), revisions numbered per family,
 //! describe by family / family:revision / ARN, list and page, deregister and delete.
 
-use super::pagination::{Page, paginate};
+use super::pagination::{self, Page, paginate};
 use super::{Region, arn, tags};
 use crate::api_err;
 use crate::protocol::{ApiError, Timestamp};
@@ -12,6 +12,7 @@ use crate::wire::ecs::{
     TaskDefinitionStatus, TransportProtocol,
 };
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 #[derive(Default)]
 pub struct Family {
@@ -35,6 +36,14 @@ impl Revision {
 
     fn arn(&self) -> String {
         self.data.task_definition_arn.clone().unwrap_or_default()
+    }
+
+    fn family(&self) -> &str {
+        self.data.family.as_deref().unwrap_or("")
+    }
+
+    fn revision(&self) -> i32 {
+        self.data.revision.unwrap_or(0)
     }
 }
 
@@ -212,6 +221,11 @@ fn validate(req: &RegisterTaskDefinitionRequest) -> Result<Checked, ApiError> {
         if c.cpu.is_some_and(|v| v < 0) {
             return Err(client(format!(
                 "Invalid 'cpu' setting for container '{name}'."
+            )));
+        }
+        if mode == NetworkMode::None && c.port_mappings.as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(client(format!(
+                "Invalid setting for container '{name}'. Port mappings are not supported when networkMode=none."
             )));
         }
         for pm in c.port_mappings.iter().flatten() {
@@ -478,8 +492,12 @@ pub fn delete(
     let mut deleted = Vec::new();
     let mut failures = Vec::new();
     for id in ids {
+        let full_arn = match arn::resource(id) {
+            Some(_) => id.clone(),
+            None => region.arn(&format!("task-definition/{id}")),
+        };
         let failure = |reason: &str| Failure {
-            arn: Some(id.clone()),
+            arn: Some(full_arn.clone()),
             reason: Some(reason.into()),
             detail: None,
         };
@@ -539,32 +557,61 @@ pub fn list(
             ));
         }
     };
+    // Seek to the token instead of walking every revision: listing stays as cheap as one
+    // page however many revisions exist.
+    let size = pagination::page_size(max_results, 100)?;
+    let after = pagination::after_key(next_token)?.map(|k| match k.rsplit_once(' ') {
+        Some((f, r)) => (f.to_owned(), r.parse::<i32>().unwrap_or(0)),
+        None => (k, 0),
+    });
+    let wanted = |r: &&Revision| r.status() == status;
     // familyPrefix is, despite its name, the full family name (ECS API reference).
-    let families = region
-        .task_definitions
-        .iter()
-        .filter(|(name, _)| family.is_none_or(|f| f == name.as_str()));
-    let mut items: Vec<(String, String)> = families
-        .flat_map(|(name, fam)| {
-            fam.revisions
-                .iter()
-                .filter(|(_, r)| r.status() == status)
-                .map(move |(rev, r)| (list_key(name, *rev), r.arn()))
-        })
-        .collect();
-    if descending {
-        items.reverse();
-    }
-    let page = paginate(
-        items,
-        |(k, _)| k.clone(),
-        descending,
-        max_results,
-        next_token,
-        100,
-    )?;
+    let in_scope = |name: &str| family.is_none_or(|f| f == name);
+    let page = if descending {
+        let upper = match &after {
+            Some((f, _)) => Bound::Included(f.clone()),
+            None => Bound::Unbounded,
+        };
+        let items = region
+            .task_definitions
+            .range::<String, _>((Bound::Unbounded, upper))
+            .rev()
+            .filter(|(name, _)| in_scope(name))
+            .flat_map(|(name, fam)| {
+                let below = match &after {
+                    Some((f, r)) if f == name => Bound::Excluded(*r),
+                    _ => Bound::Unbounded,
+                };
+                fam.revisions
+                    .range((Bound::Unbounded, below))
+                    .rev()
+                    .map(|(_, r)| r)
+                    .filter(wanted)
+            });
+        pagination::page_from(items, |r| list_key(r.family(), r.revision()), size)
+    } else {
+        let lower = match &after {
+            Some((f, _)) => Bound::Included(f.clone()),
+            None => Bound::Unbounded,
+        };
+        let items = region
+            .task_definitions
+            .range::<String, _>((lower, Bound::Unbounded))
+            .filter(|(name, _)| in_scope(name))
+            .flat_map(|(name, fam)| {
+                let above = match &after {
+                    Some((f, r)) if f == name => Bound::Excluded(*r),
+                    _ => Bound::Unbounded,
+                };
+                fam.revisions
+                    .range((above, Bound::Unbounded))
+                    .map(|(_, r)| r)
+                    .filter(wanted)
+            });
+        pagination::page_from(items, |r| list_key(r.family(), r.revision()), size)
+    };
     Ok(Page {
-        items: page.items.into_iter().map(|(_, arn)| arn).collect(),
+        items: page.items.into_iter().map(Revision::arn).collect(),
         next_token: page.next_token,
     })
 }

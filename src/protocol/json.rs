@@ -3,9 +3,10 @@
 
 use super::codec::Codec;
 use super::error::ApiError;
-use super::model::{OpDef, ServiceDef};
+use super::model::{OpDef, ServiceDef, Shape, ShapeId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -15,14 +16,20 @@ pub struct JsonCodec<'a> {
 }
 
 impl Codec for JsonCodec<'_> {
-    fn decode<T: DeserializeOwned>(&self, _op: &'static OpDef) -> Result<T, ApiError> {
+    fn decode<T: DeserializeOwned>(&self, op: &'static OpDef) -> Result<T, ApiError> {
         // The SDKs send `{}` for an empty input, but curl users and some tools send nothing.
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
             self.body
         };
-        serde_json::from_slice(body).map_err(|e| decode_error(self.service, &e))
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| decode_error(self.service, &e))?;
+        // serde's derived structs also take a JSON array (positionally); AWS does not.
+        if let Some(id) = op.input {
+            check_shape(self.service, id, &value, "")?;
+        }
+        T::deserialize(&value).map_err(|e| decode_error(self.service, &e))
     }
 
     fn encode<T: Serialize>(&self, _op: &'static OpDef, output: &T) -> Result<Vec<u8>, ApiError> {
@@ -78,4 +85,66 @@ pub fn error_body(err: &ApiError) -> Vec<u8> {
         message: &err.message,
     })
     .unwrap_or_default()
+}
+
+/// Checks that every value has the JSON type its shape needs (null counts as absent).
+fn check_shape(service: &ServiceDef, id: ShapeId, v: &Value, path: &str) -> Result<(), ApiError> {
+    let Some(shape) = service.shapes.get(usize::from(id)) else {
+        return Ok(());
+    };
+    if v.is_null() {
+        return Ok(());
+    }
+    let wrong = |expected: &str| {
+        let at = if path.is_empty() {
+            "the request body"
+        } else {
+            path
+        };
+        Err(ApiError::serialization(format!(
+            "Unexpected value at {at}: expected {expected}"
+        )))
+    };
+    match shape {
+        Shape::Structure { members } => {
+            let Some(obj) = v.as_object() else {
+                return wrong("an object");
+            };
+            for (key, value) in obj {
+                if let Some(m) = members.iter().find(|m| m.name == key) {
+                    let sub = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    check_shape(service, m.shape, value, &sub)?;
+                }
+            }
+            Ok(())
+        }
+        Shape::List { member, .. } => {
+            let Some(items) = v.as_array() else {
+                return wrong("a list");
+            };
+            for (i, item) in items.iter().enumerate() {
+                check_shape(service, *member, item, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        Shape::Map { value, .. } => {
+            let Some(obj) = v.as_object() else {
+                return wrong("a map");
+            };
+            for (k, item) in obj {
+                check_shape(service, *value, item, &format!("{path}.{k}"))?;
+            }
+            Ok(())
+        }
+        Shape::String | Shape::Blob if !v.is_string() => wrong("a string"),
+        Shape::Integer | Shape::Long if !(v.is_i64() || v.is_u64()) => wrong("an integer"),
+        Shape::Float | Shape::Double if !v.is_number() => wrong("a number"),
+        Shape::Boolean if !v.is_boolean() => wrong("a boolean"),
+        Shape::Timestamp if !(v.is_number() || v.is_string()) => wrong("a timestamp"),
+        _ => Ok(()),
+    }
 }

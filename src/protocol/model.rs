@@ -29,7 +29,7 @@ pub struct ServiceDef {
     pub xml_namespace: Option<&'static str>,
     pub operations: &'static [OpDef],
     pub errors: &'static [&'static ErrorDef],
-    /// Query/EC2 services only; empty for JSON services.
+    /// Every shape the operations reach, indexed by `ShapeId`.
     pub shapes: &'static [Shape],
 }
 
@@ -45,7 +45,7 @@ pub type ShapeId = u16;
 #[derive(Debug)]
 pub struct OpDef {
     pub name: &'static str,
-    /// Query/EC2 services: the input and output structure shapes.
+    /// The input and output structure shapes.
     pub input: Option<ShapeId>,
     pub output: Option<ShapeId>,
     /// Query services: the element that wraps the output (`DescribeLoadBalancersResult`).

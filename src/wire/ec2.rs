@@ -56,7 +56,8 @@ pub mod errors {
 pub static ERRORS: &[&ErrorDef] = &[
 ];
 
-/// Query/EC2 shape table, indexed by `ShapeId`.
+/// The shape table, indexed by `ShapeId`: the Query codecs walk it, and the JSON codec checks
+/// a request's structure against it (serde alone would take a JSON array for a structure).
 pub static SHAPES: &[Shape] = &[
     /* 0 AccountAttribute */ Shape::Structure { members: &[Member { name: "AttributeName", shape: 160, location_name: Some("attributeName"), query_name: None, flattened: false }, Member { name: "AttributeValues", shape: 5, location_name: Some("attributeValueSet"), query_name: None, flattened: false }, ] },
     /* 1 AccountAttributeList */ Shape::List { member: 0, member_name: Some("item"), flattened: false },

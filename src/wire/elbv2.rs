@@ -194,7 +194,8 @@ pub static ERRORS: &[&ErrorDef] = &[
     &errors::UnsupportedProtocolException,
 ];
 
-/// Query/EC2 shape table, indexed by `ShapeId`.
+/// The shape table, indexed by `ShapeId`: the Query codecs walk it, and the JSON codec checks
+/// a request's structure against it (serde alone would take a JSON array for a structure).
 pub static SHAPES: &[Shape] = &[
     /* 0 Action */ Shape::Structure { members: &[Member { name: "AuthenticateCognitoConfig", shape: 21, location_name: None, query_name: None, flattened: false }, Member { name: "AuthenticateOidcConfig", shape: 35, location_name: None, query_name: None, flattened: false }, Member { name: "FixedResponseConfig", shape: 126, location_name: None, query_name: None, flattened: false }, Member { name: "ForwardConfig", shape: 130, location_name: None, query_name: None, flattened: false }, Member { name: "JwtValidationConfig", shape: 162, location_name: None, query_name: None, flattened: false }, Member { name: "Order", shape: 1, location_name: None, query_name: None, flattened: false }, Member { name: "RedirectConfig", shape: 236, location_name: None, query_name: None, flattened: false }, Member { name: "TargetGroupArn", shape: 317, location_name: None, query_name: None, flattened: false }, Member { name: "Type", shape: 2, location_name: None, query_name: None, flattened: false }, ] },
     /* 1 ActionOrder */ Shape::Integer,

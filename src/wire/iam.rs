@@ -74,7 +74,8 @@ pub static ERRORS: &[&ErrorDef] = &[
     &errors::UnmodifiableEntityException,
 ];
 
-/// Query/EC2 shape table, indexed by `ShapeId`.
+/// The shape table, indexed by `ShapeId`: the Query codecs walk it, and the JSON codec checks
+/// a request's structure against it (serde alone would take a JSON array for a structure).
 pub static SHAPES: &[Shape] = &[
     /* 0 AttachRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
     /* 1 AttachedPermissionsBoundary */ Shape::Structure { members: &[Member { name: "PermissionsBoundaryArn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundaryType", shape: 34, location_name: None, query_name: None, flattened: false }, ] },

@@ -16,7 +16,6 @@
 //! The cluster query language of `memberOf` lives in [`expression`].
 
 pub mod expression;
-mod regex;
 
 pub use expression::Expression;
 

@@ -308,7 +308,7 @@ fn credential_scope(headers: &hyper::HeaderMap) -> CredentialScope {
         return CredentialScope::default();
     };
     let Some(cred) = auth
-        .split(|c: char| c == ' ' || c == ',')
+        .split([' ', ','])
         .find_map(|part| part.trim().strip_prefix("Credential="))
     else {
         return CredentialScope::default();

@@ -518,14 +518,14 @@ async fn tags_capacity_providers_settings_and_regions() {
         Some("arn:aws:ecs:eu-west-1:000000000000:cluster/tagged")
     );
 
-    // Operations of later issues answer a proper AWS error, not a 404 or a hang.
+    // RunTask on a cluster that does not exist (the default one here) is ClusterNotFound.
     let run = ecs
         .run_task()
         .task_definition("x")
         .send()
         .await
-        .expect_err("not yet");
-    assert_eq!(code(&run), "NotImplementedException");
+        .expect_err("no default cluster");
+    assert_eq!(code(&run), "ClusterNotFoundException");
     server.shutdown().await;
 }
 

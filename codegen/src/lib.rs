@@ -496,10 +496,10 @@ impl<'a> Generator<'a> {
                 .into_iter()
                 .flatten()
             {
-                if let Some(s) = e.get("shape").and_then(Value::as_str) {
-                    if let Some((k, _)) = self.shapes.get_key_value(s) {
-                        names.insert(k.as_str());
-                    }
+                if let Some(s) = e.get("shape").and_then(Value::as_str)
+                    && let Some((k, _)) = self.shapes.get_key_value(s)
+                {
+                    names.insert(k.as_str());
                 }
             }
         }

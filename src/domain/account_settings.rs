@@ -144,10 +144,10 @@ pub fn list(region: &Region, q: ListQuery) -> Result<Page<Setting>, ApiError> {
             "You must also specify an account setting name to use the value parameter."
         ));
     }
-    if let Some(n) = &q.name {
-        if !n.is_known() {
-            validate(n, "")?;
-        }
+    if let Some(n) = &q.name
+        && !n.is_known()
+    {
+        validate(n, "")?;
     }
     let root = region.root_principal();
     let principal = q.principal.clone().unwrap_or_else(|| root.clone());
@@ -171,10 +171,10 @@ pub fn list(region: &Region, q: ListQuery) -> Result<Page<Setting>, ApiError> {
             }),
             None => None,
         };
-        if let Some(s) = found {
-            if q.value.as_ref().is_none_or(|v| Some(v) == s.value.as_ref()) {
-                out.push(s);
-            }
+        if let Some(s) = found
+            && q.value.as_ref().is_none_or(|v| Some(v) == s.value.as_ref())
+        {
+            out.push(s);
         }
     }
     // Pages continue by name, so the list is in name order.

@@ -239,7 +239,7 @@ pub fn describe(
     with_tags: bool,
     max_results: Option<i32>,
     next_token: Option<&str>,
-) -> Result<(Page<WireCapacityProvider>, Vec<(String, &'static str)>), ApiError> {
+) -> Result<(Page<WireCapacityProvider>, super::Missing), ApiError> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     let lookup = |name: &str| -> Option<WireCapacityProvider> {
@@ -257,11 +257,7 @@ pub fn describe(
                 match lookup(arn::capacity_provider_name(&id)) {
                     Some(cp) => found.push(cp),
                     None => missing.push((
-                        if id.starts_with("arn:") {
-                            id
-                        } else {
-                            region.arn(&format!("capacity-provider/{id}"))
-                        },
+                        region.full_arn(&id, &format!("capacity-provider/{id}")),
                         "MISSING",
                     )),
                 }

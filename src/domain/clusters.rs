@@ -303,11 +303,7 @@ pub fn describe(
         match region.clusters.get(arn::cluster_name(&id)) {
             Some(c) => clusters.push(c.to_wire(&counts(region, &c.name), include)),
             None => failures.push(Failure {
-                arn: Some(if id.starts_with("arn:") {
-                    id
-                } else {
-                    region.arn(&format!("cluster/{id}"))
-                }),
+                arn: Some(region.full_arn(&id, &format!("cluster/{id}"))),
                 reason: Some("MISSING".into()),
                 detail: None,
             }),

@@ -319,7 +319,7 @@ pub fn describe(
     cluster: Option<&str>,
     ids: &[String],
     with_tags: bool,
-) -> Result<(Vec<WireInstance>, Vec<(String, &'static str)>), ApiError> {
+) -> Result<(Vec<WireInstance>, super::Missing), ApiError> {
     let cluster = clusters::active(region, cluster)?.name.clone();
     if ids.is_empty() || ids.len() > 100 {
         return Err(api_err!(
@@ -333,11 +333,7 @@ pub fn describe(
         match resolve(region, &cluster, id).and_then(|arn| region.container_instances.get(&arn)) {
             Some(ci) => found.push(to_wire(region, ci, with_tags)),
             None => missing.push((
-                if id.starts_with("arn:") {
-                    id.clone()
-                } else {
-                    region.arn(&format!("container-instance/{cluster}/{id}"))
-                },
+                region.full_arn(id, &format!("container-instance/{cluster}/{id}")),
                 "MISSING",
             )),
         }
@@ -385,7 +381,7 @@ pub fn update_state(
     cluster: Option<&str>,
     ids: &[String],
     status: ContainerInstanceStatus,
-) -> Result<(Vec<WireInstance>, Vec<(String, &'static str)>), ApiError> {
+) -> Result<(Vec<WireInstance>, super::Missing), ApiError> {
     if !matches!(
         status,
         ContainerInstanceStatus::Active | ContainerInstanceStatus::Draining

@@ -4,16 +4,22 @@
 //! they are (a cluster, a task definition), so nothing is lost between register and describe.
 
 pub mod account_settings;
+pub mod agent;
 pub mod arn;
 pub mod attributes;
 pub mod capacity_providers;
 pub mod clusters;
 pub mod container_instances;
+pub mod daemons;
+pub mod express_gateway;
 pub mod pagination;
 pub mod placement;
+pub mod service_deployments;
 pub mod services;
 pub mod tags;
 pub mod task_definitions;
+pub mod task_protection;
+pub mod task_sets;
 pub mod tasks;
 
 use crate::executor::Host;
@@ -47,8 +53,18 @@ pub struct Region {
     pub tasks: BTreeMap<String, tasks::Task>,
     /// Services by (cluster name, service name); INACTIVE ones are kept describable.
     pub services: BTreeMap<(String, String), services::Service>,
+    /// Service deployments and service revisions: each service's rollout history.
+    pub service_deployments: service_deployments::History,
+    /// Task sets of EXTERNAL / CODE_DEPLOY services by task set ARN.
+    pub task_sets: BTreeMap<String, task_sets::TaskSet>,
+    /// Scale-in protection: task ARN → when it expires.
+    pub task_protection: HashMap<String, crate::protocol::Timestamp>,
     /// RunTask/CreateService `clientToken` → what that call created (idempotency).
     pub client_tokens: HashMap<String, Vec<String>>,
+    /// Daemon task definitions, daemons, their revisions and deployments.
+    pub daemons: daemons::Daemons,
+    /// Express Mode services.
+    pub express_gateway: express_gateway::ExpressServices,
     /// The executor's hosts, registered as container instances on a cluster's first EC2 demand.
     pub hosts: Arc<Vec<Host>>,
 }
@@ -59,7 +75,12 @@ impl Region {
             container_instances: BTreeMap::new(),
             tasks: BTreeMap::new(),
             services: BTreeMap::new(),
+            service_deployments: Default::default(),
+            task_sets: BTreeMap::new(),
+            task_protection: HashMap::new(),
             client_tokens: HashMap::new(),
+            daemons: Default::default(),
+            express_gateway: Default::default(),
             hosts,
             name: name.to_owned(),
             account_id: account_id.to_owned(),
@@ -73,6 +94,16 @@ impl Region {
     /// `arn:aws:ecs:<region>:<account>:<resource>`
     pub fn arn(&self, resource: &str) -> String {
         format!("arn:aws:ecs:{}:{}:{resource}", self.name, self.account_id)
+    }
+
+    /// An identifier as a full ARN: kept when it is one, else `resource` in this region. Describe
+    /// calls report what they did not find this way (`failures[].arn`).
+    pub fn full_arn(&self, id: &str, resource: &str) -> String {
+        if id.starts_with("arn:") {
+            id.to_owned()
+        } else {
+            self.arn(resource)
+        }
     }
 
     /// The principal every request acts as: berth has one, the account root.
@@ -104,9 +135,9 @@ impl Store {
     }
 
     /// Runs `f` over every region (the scheduler's pass).
-    pub fn each_region<R>(&self, mut f: impl FnMut(&mut Region) -> Vec<R>) -> Vec<R> {
+    pub fn each_region<R>(&self, f: impl FnMut(&mut Region) -> Vec<R>) -> Vec<R> {
         let mut state = self.lock();
-        state.regions.values_mut().flat_map(|r| f(r)).collect()
+        state.regions.values_mut().flat_map(f).collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -128,6 +159,9 @@ impl Store {
         f(region)
     }
 }
+
+/// Identifiers a describe call did not find, with the reason (`MISSING`), for `failures`.
+pub type Missing = Vec<(String, &'static str)>;
 
 /// A new resource id as ECS makes them: 32 lowercase hex digits.
 pub fn new_id() -> String {

@@ -126,7 +126,7 @@ fn validate_config(c: &DeploymentConfiguration) -> Result<(), ApiError> {
             "minimumHealthyPercent must be between 0 and 100."
         ));
     }
-    if max < 100 || max > 200 || max < min {
+    if !(100..=200).contains(&max) || max < min {
         return Err(api_err!(
             ecs::InvalidParameterException,
             "maximumPercent must be between 100 and 200 and not below minimumHealthyPercent."
@@ -190,25 +190,25 @@ pub fn create(
             "Service name can be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores."
         ));
     }
-    if let Some(existing) = region.services.get(&key(&cluster, &name)) {
-        if existing.status != "INACTIVE" {
-            if req.client_token.is_some() && existing.client_token == req.client_token {
-                return Ok(describe_one(region, existing, false));
-            }
-            return Err(api_err!(
-                ecs::InvalidParameterException,
-                "Creation of service was not idempotent."
-            ));
+    if let Some(existing) = region.services.get(&key(&cluster, &name))
+        && existing.status != "INACTIVE"
+    {
+        if req.client_token.is_some() && existing.client_token == req.client_token {
+            return Ok(describe_one(region, existing, false));
         }
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Creation of service was not idempotent."
+        ));
     }
     let daemon = req.scheduling_strategy == Some(SchedulingStrategy::Daemon);
-    if let Some(s) = &req.scheduling_strategy {
-        if !s.is_known() {
-            return Err(api_err!(
-                ecs::InvalidParameterException,
-                "Invalid schedulingStrategy. Valid values are REPLICA, DAEMON."
-            ));
-        }
+    if let Some(s) = &req.scheduling_strategy
+        && !s.is_known()
+    {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Invalid schedulingStrategy. Valid values are REPLICA, DAEMON."
+        ));
     }
     let controller = req
         .deployment_controller
@@ -342,9 +342,13 @@ pub fn create(
         steady: false,
         client_token: req.client_token.clone(),
     };
-    let out = describe_one(region, &service, true);
     region.services.insert(key(&cluster, &name), service);
-    Ok(out)
+    super::service_deployments::started(region, &cluster, &name);
+    Ok(describe_one(
+        region,
+        &region.services[&key(&cluster, &name)],
+        true,
+    ))
 }
 
 /// A service as DescribeServices shows it: counts from its tasks, deployments, events.
@@ -385,6 +389,8 @@ pub fn describe_one(region: &Region, s: &Service, with_tags: bool) -> WireServic
             })
             .collect(),
     );
+    super::service_deployments::fill_current(region, s, &mut data);
+    data.task_sets = super::task_sets::of_service(region, s);
     data.tags = with_tags.then(|| s.tags.clone());
     data
 }
@@ -426,13 +432,13 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
         _ => None,
     };
     let svc = active_mut(region, &cluster, &req.service)?;
-    if let Some(n) = req.desired_count {
-        if n < 0 {
-            return Err(api_err!(
-                ecs::InvalidParameterException,
-                "desiredCount must be a non-negative integer."
-            ));
-        }
+    if let Some(n) = req.desired_count
+        && n < 0
+    {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "desiredCount must be a non-negative integer."
+        ));
     }
     let launch = new_launch.clone().unwrap_or_else(|| svc.launch.clone());
     let td_for_check = new_td
@@ -459,12 +465,12 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
         validate_config(&config)?;
     }
     svc.data.deployment_configuration = Some(config);
-    if let Some(n) = req.desired_count {
-        if !svc.is_daemon() {
-            svc.desired_count = n;
-            if let Some(d) = svc.deployments.first_mut() {
-                d.data.desired_count = Some(n);
-            }
+    if let Some(n) = req.desired_count
+        && !svc.is_daemon()
+    {
+        svc.desired_count = n;
+        if let Some(d) = svc.deployments.first_mut() {
+            d.data.desired_count = Some(n);
         }
     }
     let mut redeploy = req.force_new_deployment.unwrap_or(false);
@@ -509,12 +515,14 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
     if req.enable_ecs_managed_tags.is_some() {
         svc.data.enable_ecs_managed_tags = req.enable_ecs_managed_tags;
     }
-    if redeploy && svc.controller() == DeploymentControllerType::Ecs {
-        if let Some(td) = td_for_check {
-            start_deployment(svc, td, None);
-        }
+    if redeploy
+        && svc.controller() == DeploymentControllerType::Ecs
+        && let Some(td) = td_for_check
+    {
+        start_deployment(svc, td, None);
     }
     let name = svc.name.clone();
+    super::service_deployments::started(region, &cluster, &name);
     let svc = region
         .services
         .get(&key(&cluster, &name))
@@ -523,7 +531,7 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
 }
 
 /// A new PRIMARY deployment; the previous ones become ACTIVE and are drained by `reconcile`.
-fn start_deployment(svc: &mut Service, td: TaskDefinition, reason: Option<String>) {
+pub(super) fn start_deployment(svc: &mut Service, td: TaskDefinition, reason: Option<String>) {
     for d in &mut svc.deployments {
         d.data.status = Some("ACTIVE".into());
         d.data.desired_count = Some(0);
@@ -599,11 +607,7 @@ pub fn describe(
         match region.services.get(&key(&cluster, name)) {
             Some(s) => found.push(describe_one(region, s, with_tags)),
             None => failures.push(crate::wire::ecs::Failure {
-                arn: Some(if id.starts_with("arn:") {
-                    id.clone()
-                } else {
-                    region.arn(&format!("service/{cluster}/{id}"))
-                }),
+                arn: Some(region.full_arn(id, &format!("service/{cluster}/{id}"))),
                 reason: Some("MISSING".into()),
                 detail: None,
             }),
@@ -788,21 +792,26 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         svc.event(format!(
             "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
         ));
-        if breaker.rollback {
-            if let Some((good_id, td)) = svc.last_completed.clone() {
-                svc.data.task_definition = td.task_definition_arn.clone();
-                start_deployment(
-                    svc,
-                    td,
-                    Some(format!(
-                        "ECS deployment circuit breaker: rolling back to deploymentId {good_id}."
-                    )),
-                );
-                svc.event(format!(
-                    "(service {name}) rolling back to deployment {good_id}."
-                ));
-            }
+        if breaker.rollback
+            && let Some((good_id, td)) = svc.last_completed.clone()
+        {
+            svc.data.task_definition = td.task_definition_arn.clone();
+            start_deployment(
+                svc,
+                td,
+                Some(format!(
+                    "ECS deployment circuit breaker: rolling back to deploymentId {good_id}."
+                )),
+            );
+            svc.event(format!(
+                "(service {name}) rolling back to deployment {good_id}."
+            ));
         }
+        super::service_deployments::circuit_breaker_tripped(
+            &mut region.service_deployments,
+            svc,
+            &failed_id,
+        );
     }
 
     // 3. Tasks: what each deployment has, and what must be replaced.
@@ -838,6 +847,10 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
     let mut doomed: Vec<(bool, String)> = live
         .iter()
         .filter(|t| t.deployment_id.as_deref() != Some(primary_id.as_str()) || on_draining(t))
+        // A deployment waits for protected tasks of older ones (task scale-in protection).
+        .filter(|t| {
+            draining || on_draining(t) || !super::task_protection::is_protected(region, t.arn())
+        })
         .map(|t| (t.is_healthy_running(), t.arn().to_owned()))
         .collect();
     let healthy_total = live.iter().filter(|t| t.is_healthy_running()).count() as i32;
@@ -869,6 +882,8 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
             .iter()
             .copied()
             .filter(|t| good_primary.iter().any(|a| a == t.arn()))
+            // Scale-in skips protected tasks (UpdateTaskProtection); a deleted service drains all.
+            .filter(|t| draining || !super::task_protection::is_protected(region, t.arn()))
             .collect();
         extra.sort_by_key(|t| (t.is_healthy_running(), std::cmp::Reverse(t.data.created_at)));
         to_stop.extend(
@@ -892,7 +907,7 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
     for (healthy, arn) in doomed {
         if !healthy {
             to_stop.push(arn);
-        } else if healthy_left - 1 >= min_healthy || target == 0 {
+        } else if healthy_left > min_healthy || target == 0 {
             healthy_left -= 1;
             to_stop.push(arn);
         }
@@ -1068,6 +1083,7 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         svc.status = "INACTIVE".into();
         svc.deployments.clear();
     }
+    super::service_deployments::progress(region, &cluster, &name);
 }
 
 /// DAEMON: ACTIVE instances of the cluster without a task of the primary deployment.

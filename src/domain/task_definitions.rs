@@ -112,12 +112,12 @@ fn fargate_memory_ok(cpu: u32, memory: u32) -> bool {
     let gib = |g: u32| g * 1024;
     match cpu {
         256 => [512, 1024, 2048].contains(&memory),
-        512 => (gib(1)..=gib(4)).contains(&memory) && memory % 1024 == 0,
-        1024 => (gib(2)..=gib(8)).contains(&memory) && memory % 1024 == 0,
-        2048 => (gib(4)..=gib(16)).contains(&memory) && memory % 1024 == 0,
-        4096 => (gib(8)..=gib(30)).contains(&memory) && memory % 1024 == 0,
-        8192 => (gib(16)..=gib(60)).contains(&memory) && memory % gib(4) == 0,
-        16384 => (gib(32)..=gib(120)).contains(&memory) && memory % gib(8) == 0,
+        512 => (gib(1)..=gib(4)).contains(&memory) && memory.is_multiple_of(1024),
+        1024 => (gib(2)..=gib(8)).contains(&memory) && memory.is_multiple_of(1024),
+        2048 => (gib(4)..=gib(16)).contains(&memory) && memory.is_multiple_of(1024),
+        4096 => (gib(8)..=gib(30)).contains(&memory) && memory.is_multiple_of(1024),
+        8192 => (gib(16)..=gib(60)).contains(&memory) && memory.is_multiple_of(gib(4)),
+        16384 => (gib(32)..=gib(120)).contains(&memory) && memory.is_multiple_of(gib(8)),
         _ => false,
     }
 }
@@ -170,12 +170,12 @@ fn validate(req: &RegisterTaskDefinitionRequest) -> Result<Checked, ApiError> {
             )));
         }
     }
-    if let Some(mode) = &req.network_mode {
-        if !mode.is_known() {
-            return Err(client(format!(
-                "Invalid network mode {mode}. Valid values are bridge, host, awsvpc, none."
-            )));
-        }
+    if let Some(mode) = &req.network_mode
+        && !mode.is_known()
+    {
+        return Err(client(format!(
+            "Invalid network mode {mode}. Valid values are bridge, host, awsvpc, none."
+        )));
     }
     let cpu = match req.cpu.as_deref() {
         None => None,
@@ -251,12 +251,12 @@ fn validate(req: &RegisterTaskDefinitionRequest) -> Result<Checked, ApiError> {
             "A task definition must have at least one essential container.",
         ));
     }
-    if let Some(m) = memory {
-        if container_memory > m {
-            return Err(client(format!(
-                "The sum of the memory of the containers ({container_memory} MiB) is greater than the task memory ({m} MiB)."
-            )));
-        }
+    if let Some(m) = memory
+        && container_memory > m
+    {
+        return Err(client(format!(
+            "The sum of the memory of the containers ({container_memory} MiB) is greater than the task memory ({m} MiB)."
+        )));
     }
     let wants_fargate = req
         .requires_compatibilities
@@ -311,12 +311,12 @@ fn check_container_memory(
             )));
         }
     }
-    if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation) {
-        if soft > hard {
-            return Err(client(format!(
-                "Invalid setting for container '{name}'. 'memory' must be greater than or equal to 'memoryReservation'."
-            )));
-        }
+    if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation)
+        && soft > hard
+    {
+        return Err(client(format!(
+            "Invalid setting for container '{name}'. 'memory' must be greater than or equal to 'memoryReservation'."
+        )));
     }
     Ok(())
 }
@@ -351,13 +351,13 @@ fn requires_attributes(req: &RegisterTaskDefinitionRequest) -> Vec<Attribute> {
         if c.secrets.is_some() {
             add("ecs.capability.secrets.asm.environment-variables");
         }
-        if let Some(log) = &c.log_configuration {
-            if log.log_driver == LogDriver::Awslogs {
-                add("com.amazonaws.ecs.capability.logging-driver.awslogs");
-                add("com.amazonaws.ecs.capability.docker-remote-api.1.19");
-                if req.execution_role_arn.is_some() {
-                    add("ecs.capability.execution-role-awslogs");
-                }
+        if let Some(log) = &c.log_configuration
+            && log.log_driver == LogDriver::Awslogs
+        {
+            add("com.amazonaws.ecs.capability.logging-driver.awslogs");
+            add("com.amazonaws.ecs.capability.docker-remote-api.1.19");
+            if req.execution_role_arn.is_some() {
+                add("ecs.capability.execution-role-awslogs");
             }
         }
         if c.image.as_deref().is_some_and(|i| i.contains(".dkr.ecr."))

@@ -275,13 +275,13 @@ pub fn check_launchable(
         LaunchType::Ec2 => Some("EC2"),
         _ => None,
     };
-    if let Some(w) = wants {
-        if !compat.clone().any(|c| c.as_str() == w) {
-            return Err(api_err!(
-                ecs::InvalidParameterException,
-                "Task definition does not support launch_type {w}."
-            ));
-        }
+    if let Some(w) = wants
+        && !compat.clone().any(|c| c.as_str() == w)
+    {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Task definition does not support launch_type {w}."
+        ));
     }
     let awsvpc = td.network_mode == Some(NetworkMode::Awsvpc);
     let vpc = network.and_then(|n| n.awsvpc_configuration.as_ref());
@@ -463,6 +463,9 @@ pub fn create(region: &mut Region, n: NewTask) -> String {
 
 /// Places `count` tasks on the cluster's instances (EC2) or nowhere (Fargate): for each task
 /// the instance ARN chosen, or the failure ECS reports.
+// The placement inputs are ECS's own (definition, overrides, launch, group, strategies,
+// constraints, count); bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn place(
     region: &mut Region,
     cluster: &str,
@@ -554,15 +557,15 @@ pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Fail
     let cluster = clusters::active(region, req.cluster.as_deref())?
         .name
         .clone();
-    if let Some(token) = &req.client_token {
-        if let Some(arns) = region.client_tokens.get(token) {
-            let tasks = arns
-                .iter()
-                .filter_map(|a| region.tasks.get(a))
-                .map(|t| t.data.clone())
-                .collect();
-            return Ok((tasks, Vec::new()));
-        }
+    if let Some(token) = &req.client_token
+        && let Some(arns) = region.client_tokens.get(token)
+    {
+        let tasks = arns
+            .iter()
+            .filter_map(|a| region.tasks.get(a))
+            .map(|t| t.data.clone())
+            .collect();
+        return Ok((tasks, Vec::new()));
     }
     let count = req.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
@@ -571,13 +574,13 @@ pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Fail
             "count must be between 1 and 10."
         ));
     }
-    if let Some(sb) = &req.started_by {
-        if sb.len() > 128 {
-            return Err(api_err!(
-                ecs::InvalidParameterException,
-                "startedBy must be at most 128 characters."
-            ));
-        }
+    if let Some(sb) = &req.started_by
+        && sb.len() > 128
+    {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "startedBy must be at most 128 characters."
+        ));
     }
     let td = task_definitions::resolve(region, &req.task_definition)
         .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))?
@@ -731,11 +734,7 @@ pub fn describe(
                 found.push(data);
             }
             None => failures.push(Failure {
-                arn: Some(if id.starts_with("arn:") {
-                    id.clone()
-                } else {
-                    region.arn(&format!("task/{cluster}/{id}"))
-                }),
+                arn: Some(region.full_arn(id, &format!("task/{cluster}/{id}"))),
                 reason: Some("MISSING".into()),
                 detail: None,
             }),
@@ -921,12 +920,12 @@ pub fn executor_actions(region: &mut Region, now: Timestamp) -> Vec<Action> {
     for task in region.tasks.values_mut() {
         if task.desired_running() && !task.launched {
             task.launched = true;
-            actions.push(Action::Start(TaskSpec {
+            actions.push(Action::Start(Box::new(TaskSpec {
                 task_arn: task.arn().to_owned(),
                 cluster_arn: cluster_arns.get(&task.cluster).cloned().unwrap_or_default(),
                 definition: task.definition.clone(),
                 overrides: task.data.overrides.clone(),
-            }));
+            })));
         } else if !task.desired_running() && !task.is_stopped() && !task.stop_sent {
             task.stop_sent = true;
             if task.launched {
@@ -950,7 +949,7 @@ pub fn executor_actions(region: &mut Region, now: Timestamp) -> Vec<Action> {
 /// What the scheduler does outside the lock.
 #[derive(Debug)]
 pub enum Action {
-    Start(TaskSpec),
+    Start(Box<TaskSpec>),
     Stop(String),
     /// An update berth makes itself (a task that never reached the executor).
     Apply(TaskUpdate),

@@ -62,6 +62,7 @@ impl Scheduler {
         loop {
             let actions = self.store.each_region(|r| {
                 services::reconcile(r);
+                crate::domain::task_sets::reconcile(r);
                 tasks::executor_actions(r, now)
             });
             if actions.is_empty() {
@@ -70,7 +71,7 @@ impl Scheduler {
             let mut applied_locally = false;
             for a in actions {
                 match a {
-                    tasks::Action::Start(spec) => self.executor.start(spec),
+                    tasks::Action::Start(spec) => self.executor.start(*spec),
                     tasks::Action::Stop(arn) => self.executor.stop(&arn),
                     tasks::Action::Apply(u) => {
                         self.apply(u);

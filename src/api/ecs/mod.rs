@@ -2,8 +2,8 @@
 //! state under the lock, calls the domain, and shapes the response.
 
 use crate::domain::{
-    Store, account_settings, attributes, capacity_providers, clusters, container_instances,
-    services, tags, task_definitions, tasks,
+    Store, account_settings, agent, attributes, capacity_providers, clusters, container_instances,
+    daemons, express_gateway, services, tags, task_definitions, task_protection, task_sets, tasks,
 };
 use crate::protocol::{ApiError, RequestContext};
 use crate::wire::ecs::*;
@@ -50,6 +50,191 @@ fn failures(missing: Vec<(String, &'static str)>) -> Vec<Failure> {
 }
 
 impl Api for Ecs {
+    fn create_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: CreateTaskSetRequest,
+    ) -> Result<CreateTaskSetResponse, ApiError> {
+        let task_set = self.region_changed(ctx, |r| task_sets::create(r, input))?;
+        Ok(CreateTaskSetResponse {
+            task_set: Some(task_set),
+        })
+    }
+
+    fn describe_task_sets(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTaskSetsRequest,
+    ) -> Result<DescribeTaskSetsResponse, ApiError> {
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == TaskSetField::Tags);
+        let (found, failures) = self.region(ctx, |r| {
+            task_sets::describe(
+                r,
+                &input.cluster,
+                &input.service,
+                input.task_sets.as_deref(),
+                with_tags,
+            )
+        })?;
+        Ok(DescribeTaskSetsResponse {
+            task_sets: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn update_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateTaskSetRequest,
+    ) -> Result<UpdateTaskSetResponse, ApiError> {
+        let task_set = self.region_changed(ctx, |r| {
+            task_sets::update(
+                r,
+                &input.cluster,
+                &input.service,
+                &input.task_set,
+                input.scale,
+            )
+        })?;
+        Ok(UpdateTaskSetResponse {
+            task_set: Some(task_set),
+        })
+    }
+
+    fn update_service_primary_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServicePrimaryTaskSetRequest,
+    ) -> Result<UpdateServicePrimaryTaskSetResponse, ApiError> {
+        let task_set = self.region_changed(ctx, |r| {
+            task_sets::set_primary(r, &input.cluster, &input.service, &input.primary_task_set)
+        })?;
+        Ok(UpdateServicePrimaryTaskSetResponse {
+            task_set: Some(task_set),
+        })
+    }
+
+    fn delete_task_set(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteTaskSetRequest,
+    ) -> Result<DeleteTaskSetResponse, ApiError> {
+        let task_set = self.region_changed(ctx, |r| {
+            task_sets::delete(
+                r,
+                &input.cluster,
+                &input.service,
+                &input.task_set,
+                input.force.unwrap_or(false),
+            )
+        })?;
+        Ok(DeleteTaskSetResponse {
+            task_set: Some(task_set),
+        })
+    }
+
+    fn update_task_protection(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateTaskProtectionRequest,
+    ) -> Result<UpdateTaskProtectionResponse, ApiError> {
+        let (protected, failures) = self.region_changed(ctx, |r| {
+            task_protection::update(
+                r,
+                &input.cluster,
+                &input.tasks,
+                input.protection_enabled,
+                input.expires_in_minutes,
+            )
+        })?;
+        Ok(UpdateTaskProtectionResponse {
+            protected_tasks: Some(protected),
+            failures: Some(failures),
+        })
+    }
+
+    fn get_task_protection(
+        &self,
+        ctx: &RequestContext,
+        input: GetTaskProtectionRequest,
+    ) -> Result<GetTaskProtectionResponse, ApiError> {
+        let (protected, failures) = self.region(ctx, |r| {
+            task_protection::get(r, &input.cluster, input.tasks.as_deref())
+        })?;
+        Ok(GetTaskProtectionResponse {
+            protected_tasks: Some(protected),
+            failures: Some(failures),
+        })
+    }
+
+    fn submit_task_state_change(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitTaskStateChangeRequest,
+    ) -> Result<SubmitTaskStateChangeResponse, ApiError> {
+        self.region_changed(ctx, |r| agent::submit_task_state_change(r, input))?;
+        Ok(SubmitTaskStateChangeResponse {
+            acknowledgment: Some(agent::ACK.into()),
+        })
+    }
+
+    fn submit_container_state_change(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitContainerStateChangeRequest,
+    ) -> Result<SubmitContainerStateChangeResponse, ApiError> {
+        self.region_changed(ctx, |r| agent::submit_container_state_change(r, input))?;
+        Ok(SubmitContainerStateChangeResponse {
+            acknowledgment: Some(agent::ACK.into()),
+        })
+    }
+
+    fn submit_attachment_state_changes(
+        &self,
+        ctx: &RequestContext,
+        input: SubmitAttachmentStateChangesRequest,
+    ) -> Result<SubmitAttachmentStateChangesResponse, ApiError> {
+        self.region_changed(ctx, |r| {
+            agent::submit_attachment_state_changes(r, input.cluster.as_deref(), &input.attachments)
+        })?;
+        Ok(SubmitAttachmentStateChangesResponse {
+            acknowledgment: Some(agent::ACK.into()),
+        })
+    }
+
+    fn discover_poll_endpoint(
+        &self,
+        ctx: &RequestContext,
+        _input: DiscoverPollEndpointRequest,
+    ) -> Result<DiscoverPollEndpointResponse, ApiError> {
+        Ok(self.region(ctx, |r| agent::discover_poll_endpoint(r)))
+    }
+
+    fn update_container_agent(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateContainerAgentRequest,
+    ) -> Result<UpdateContainerAgentResponse, ApiError> {
+        let ci = self.region(ctx, |r| {
+            agent::update_container_agent(r, input.cluster.as_deref(), &input.container_instance)
+        })?;
+        Ok(UpdateContainerAgentResponse {
+            container_instance: Some(ci),
+        })
+    }
+
+    fn execute_command(
+        &self,
+        ctx: &RequestContext,
+        input: ExecuteCommandRequest,
+    ) -> Result<ExecuteCommandResponse, ApiError> {
+        self.region(ctx, |r| agent::execute_command(r, &input))
+    }
+
     fn create_cluster(
         &self,
         ctx: &RequestContext,
@@ -777,6 +962,296 @@ impl Api for Ecs {
             )
         })?;
         Ok(DeleteServiceResponse {
+            service: Some(service),
+        })
+    }
+
+    fn list_service_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: ListServiceDeploymentsRequest,
+    ) -> Result<ListServiceDeploymentsResponse, ApiError> {
+        use crate::domain::service_deployments as sd;
+        let q = sd::ListQuery {
+            cluster: input.cluster,
+            service: input.service,
+            status: input.status,
+            created_at: input.created_at,
+            max_results: input.max_results,
+            next_token: input.next_token,
+        };
+        let page = self.region(ctx, |r| sd::list(r, q))?;
+        Ok(ListServiceDeploymentsResponse {
+            service_deployments: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn describe_service_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServiceDeploymentsRequest,
+    ) -> Result<DescribeServiceDeploymentsResponse, ApiError> {
+        let (found, failures) = self.region(ctx, |r| {
+            crate::domain::service_deployments::describe(r, &input.service_deployment_arns)
+        })?;
+        Ok(DescribeServiceDeploymentsResponse {
+            service_deployments: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn describe_service_revisions(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServiceRevisionsRequest,
+    ) -> Result<DescribeServiceRevisionsResponse, ApiError> {
+        let (found, failures) = self.region(ctx, |r| {
+            crate::domain::service_deployments::describe_revisions(r, &input.service_revision_arns)
+        })?;
+        Ok(DescribeServiceRevisionsResponse {
+            service_revisions: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn stop_service_deployment(
+        &self,
+        ctx: &RequestContext,
+        input: StopServiceDeploymentRequest,
+    ) -> Result<StopServiceDeploymentResponse, ApiError> {
+        let arn = self.region_changed(ctx, |r| {
+            crate::domain::service_deployments::stop(
+                r,
+                &input.service_deployment_arn,
+                input.stop_type,
+            )
+        })?;
+        Ok(StopServiceDeploymentResponse {
+            service_deployment_arn: Some(arn),
+        })
+    }
+
+    fn continue_service_deployment(
+        &self,
+        ctx: &RequestContext,
+        input: ContinueServiceDeploymentRequest,
+    ) -> Result<ContinueServiceDeploymentResponse, ApiError> {
+        let arn = self.region(ctx, |r| {
+            crate::domain::service_deployments::continue_deployment(
+                r,
+                &input.service_deployment_arn,
+                &input.hook_id,
+            )
+        })?;
+        Ok(ContinueServiceDeploymentResponse {
+            service_deployment_arn: Some(arn),
+        })
+    }
+
+    fn register_daemon_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterDaemonTaskDefinitionRequest,
+    ) -> Result<RegisterDaemonTaskDefinitionResponse, ApiError> {
+        let arn = self.region(ctx, |r| daemons::register(r, input))?;
+        Ok(RegisterDaemonTaskDefinitionResponse {
+            daemon_task_definition_arn: Some(arn),
+        })
+    }
+
+    fn describe_daemon_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonTaskDefinitionRequest,
+    ) -> Result<DescribeDaemonTaskDefinitionResponse, ApiError> {
+        let td = self.region(ctx, |r| {
+            daemons::describe_td(r, &input.daemon_task_definition)
+        })?;
+        Ok(DescribeDaemonTaskDefinitionResponse {
+            daemon_task_definition: Some(td),
+        })
+    }
+
+    fn list_daemon_task_definitions(
+        &self,
+        ctx: &RequestContext,
+        input: ListDaemonTaskDefinitionsRequest,
+    ) -> Result<ListDaemonTaskDefinitionsResponse, ApiError> {
+        let page = self.region(ctx, |r| daemons::list_tds(r, &input))?;
+        Ok(ListDaemonTaskDefinitionsResponse {
+            daemon_task_definitions: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn delete_daemon_task_definition(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteDaemonTaskDefinitionRequest,
+    ) -> Result<DeleteDaemonTaskDefinitionResponse, ApiError> {
+        let arn = self.region(ctx, |r| {
+            daemons::delete_td(r, &input.daemon_task_definition)
+        })?;
+        Ok(DeleteDaemonTaskDefinitionResponse {
+            daemon_task_definition_arn: Some(arn),
+        })
+    }
+
+    fn create_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: CreateDaemonRequest,
+    ) -> Result<CreateDaemonResponse, ApiError> {
+        let d = self.region(ctx, |r| daemons::create(r, input))?;
+        Ok(CreateDaemonResponse {
+            daemon_arn: Some(d.daemon_arn),
+            status: Some(d.status),
+            created_at: Some(d.created_at),
+            deployment_arn: Some(d.deployment_arn),
+        })
+    }
+
+    fn describe_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonRequest,
+    ) -> Result<DescribeDaemonResponse, ApiError> {
+        let daemon = self.region(ctx, |r| daemons::describe(r, &input.daemon_arn))?;
+        Ok(DescribeDaemonResponse {
+            daemon: Some(daemon),
+        })
+    }
+
+    fn list_daemons(
+        &self,
+        ctx: &RequestContext,
+        input: ListDaemonsRequest,
+    ) -> Result<ListDaemonsResponse, ApiError> {
+        let page = self.region(ctx, |r| daemons::list(r, &input))?;
+        Ok(ListDaemonsResponse {
+            daemon_summaries_list: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn update_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateDaemonRequest,
+    ) -> Result<UpdateDaemonResponse, ApiError> {
+        let d = self.region(ctx, |r| daemons::update(r, input))?;
+        Ok(UpdateDaemonResponse {
+            daemon_arn: Some(d.daemon_arn),
+            status: Some(d.status),
+            created_at: Some(d.created_at),
+            updated_at: Some(d.updated_at),
+            deployment_arn: Some(d.deployment_arn),
+        })
+    }
+
+    fn delete_daemon(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteDaemonRequest,
+    ) -> Result<DeleteDaemonResponse, ApiError> {
+        let d = self.region(ctx, |r| daemons::delete(r, &input.daemon_arn))?;
+        Ok(DeleteDaemonResponse {
+            daemon_arn: Some(d.daemon_arn),
+            status: Some(d.status),
+            created_at: Some(d.created_at),
+            updated_at: Some(d.updated_at),
+            deployment_arn: Some(d.deployment_arn),
+        })
+    }
+
+    fn describe_daemon_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonDeploymentsRequest,
+    ) -> Result<DescribeDaemonDeploymentsResponse, ApiError> {
+        let (found, failures) = self.region(ctx, |r| {
+            daemons::describe_deployments(r, &input.daemon_deployment_arns)
+        })?;
+        Ok(DescribeDaemonDeploymentsResponse {
+            daemon_deployments: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn list_daemon_deployments(
+        &self,
+        ctx: &RequestContext,
+        input: ListDaemonDeploymentsRequest,
+    ) -> Result<ListDaemonDeploymentsResponse, ApiError> {
+        let page = self.region(ctx, |r| daemons::list_deployments(r, &input))?;
+        Ok(ListDaemonDeploymentsResponse {
+            daemon_deployments: Some(page.items),
+            next_token: page.next_token,
+        })
+    }
+
+    fn describe_daemon_revisions(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeDaemonRevisionsRequest,
+    ) -> Result<DescribeDaemonRevisionsResponse, ApiError> {
+        let (found, failures) = self.region(ctx, |r| {
+            daemons::describe_revisions(r, &input.daemon_revision_arns)
+        })?;
+        Ok(DescribeDaemonRevisionsResponse {
+            daemon_revisions: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    fn create_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: CreateExpressGatewayServiceRequest,
+    ) -> Result<CreateExpressGatewayServiceResponse, ApiError> {
+        let service = self.region(ctx, |r| express_gateway::create(r, input))?;
+        Ok(CreateExpressGatewayServiceResponse {
+            service: Some(service),
+        })
+    }
+
+    fn describe_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeExpressGatewayServiceRequest,
+    ) -> Result<DescribeExpressGatewayServiceResponse, ApiError> {
+        let with_tags = input
+            .include
+            .iter()
+            .flatten()
+            .any(|f| *f == ExpressGatewayServiceInclude::Tags);
+        let service = self.region(ctx, |r| {
+            express_gateway::describe(r, &input.service_arn, with_tags)
+        })?;
+        Ok(DescribeExpressGatewayServiceResponse {
+            service: Some(service),
+        })
+    }
+
+    fn update_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateExpressGatewayServiceRequest,
+    ) -> Result<UpdateExpressGatewayServiceResponse, ApiError> {
+        let service = self.region(ctx, |r| express_gateway::update(r, input))?;
+        Ok(UpdateExpressGatewayServiceResponse {
+            service: Some(service),
+        })
+    }
+
+    fn delete_express_gateway_service(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteExpressGatewayServiceRequest,
+    ) -> Result<DeleteExpressGatewayServiceResponse, ApiError> {
+        let service = self.region(ctx, |r| express_gateway::delete(r, &input.service_arn))?;
+        Ok(DeleteExpressGatewayServiceResponse {
             service: Some(service),
         })
     }

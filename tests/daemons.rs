@@ -1,0 +1,450 @@
+//! ECS managed daemons and Express Mode services through the official Rust SDK against
+//! `berth::Server`: what is recorded, how it is described, and the errors AWS models.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ecs::error::ProvideErrorMetadata;
+use aws_sdk_ecs::types::{
+    DaemonContainerDefinition, DaemonDeploymentStatus, DaemonStatus,
+    DaemonTaskDefinitionRevisionFilter, DaemonTaskDefinitionStatus,
+    DaemonTaskDefinitionStatusFilter, ExpressGatewayContainer, ExpressGatewayServiceInclude,
+    ExpressGatewayServiceStatusCode, Tag,
+};
+use berth::{Config, Server};
+
+struct World {
+    _server: Server,
+    ecs: Client,
+}
+
+impl World {
+    async fn new() -> World {
+        let server = Server::start(Config::ephemeral()).await.expect("start");
+        let config = aws_sdk_ecs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(server.endpoint_url())
+            .build();
+        let ecs = Client::from_conf(config);
+        ecs.create_cluster()
+            .cluster_name("c")
+            .send()
+            .await
+            .expect("cluster");
+        World {
+            _server: server,
+            ecs,
+        }
+    }
+
+    async fn register(&self, family: &str, image: &str) -> String {
+        self.ecs
+            .register_daemon_task_definition()
+            .family(family)
+            .container_definitions(
+                DaemonContainerDefinition::builder()
+                    .name("agent")
+                    .image(image)
+                    .memory(64)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("register daemon task definition")
+            .daemon_task_definition_arn
+            .expect("arn")
+    }
+
+    async fn create_daemon(
+        &self,
+        name: &str,
+        td: &str,
+    ) -> aws_sdk_ecs::operation::create_daemon::CreateDaemonOutput {
+        self.ecs
+            .create_daemon()
+            .daemon_name(name)
+            .cluster_arn("c")
+            .daemon_task_definition_arn(td)
+            .capacity_provider_arns("FARGATE")
+            .tags(Tag::builder().key("team").value("obs").build())
+            .send()
+            .await
+            .expect("create daemon")
+    }
+}
+
+#[tokio::test]
+async fn daemon_task_definitions_register_describe_list_delete() {
+    let w = World::new().await;
+    let one = w.register("agent", "busybox:1").await;
+    let two = w.register("agent", "busybox:2").await;
+    w.register("other", "busybox").await;
+    assert!(one.ends_with(":daemon-task-definition/agent:1"), "{one}");
+    assert!(two.ends_with(":daemon-task-definition/agent:2"), "{two}");
+
+    // By family alone: the latest ACTIVE revision.
+    let td = w
+        .ecs
+        .describe_daemon_task_definition()
+        .daemon_task_definition("agent")
+        .send()
+        .await
+        .unwrap()
+        .daemon_task_definition
+        .unwrap();
+    assert_eq!(td.revision, 2);
+    assert_eq!(td.status, Some(DaemonTaskDefinitionStatus::Active));
+    assert_eq!(td.container_definitions()[0].image(), "busybox:2");
+    assert!(td.registered_at.is_some() && td.registered_by.is_some());
+
+    let list = w
+        .ecs
+        .list_daemon_task_definitions()
+        .family_prefix("ag")
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<_> = list
+        .daemon_task_definitions()
+        .iter()
+        .filter_map(|s| s.arn())
+        .collect();
+    assert_eq!(arns, vec![one.as_str(), two.as_str()]);
+    let last = w
+        .ecs
+        .list_daemon_task_definitions()
+        .revision(DaemonTaskDefinitionRevisionFilter::LastRegistered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.daemon_task_definitions().len(), 2);
+
+    let deleted = w
+        .ecs
+        .delete_daemon_task_definition()
+        .daemon_task_definition(&one)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.daemon_task_definition_arn(), Some(one.as_str()));
+    let td = w
+        .ecs
+        .describe_daemon_task_definition()
+        .daemon_task_definition(&one)
+        .send()
+        .await
+        .unwrap()
+        .daemon_task_definition
+        .unwrap();
+    assert_eq!(
+        td.status,
+        Some(DaemonTaskDefinitionStatus::DeleteInProgress)
+    );
+    assert!(td.delete_requested_at.is_some());
+    let deleting = w
+        .ecs
+        .list_daemon_task_definitions()
+        .status(DaemonTaskDefinitionStatusFilter::DeleteInProgress)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleting.daemon_task_definitions().len(), 1);
+
+    let err = w
+        .ecs
+        .describe_daemon_task_definition()
+        .daemon_task_definition("agent:9")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ClientException"));
+}
+
+#[tokio::test]
+async fn daemons_create_update_describe_delete() {
+    let w = World::new().await;
+    let td1 = w.register("agent", "busybox:1").await;
+    let td2 = w.register("agent", "busybox:2").await;
+    let created = w.create_daemon("monitor", &td1).await;
+    let daemon_arn = created.daemon_arn().unwrap().to_owned();
+    assert!(daemon_arn.ends_with(":daemon/c/monitor"), "{daemon_arn}");
+    assert_eq!(created.status(), Some(&DaemonStatus::Active));
+    let first_deployment = created.deployment_arn().unwrap().to_owned();
+    assert!(first_deployment.contains(":daemon-deployment/c/monitor/"));
+
+    let d = w
+        .ecs
+        .describe_daemon()
+        .daemon_arn(&daemon_arn)
+        .send()
+        .await
+        .unwrap()
+        .daemon
+        .unwrap();
+    assert_eq!(d.deployment_arn(), Some(first_deployment.as_str()));
+    assert!(d.cluster_arn().unwrap().ends_with(":cluster/c"));
+    let rev = d.current_revisions()[0].arn().unwrap().to_owned();
+    assert!(rev.contains(":daemon-revision/c/monitor/"));
+
+    let updated = w
+        .ecs
+        .update_daemon()
+        .daemon_arn(&daemon_arn)
+        .daemon_task_definition_arn(&td2)
+        .capacity_provider_arns("FARGATE")
+        .send()
+        .await
+        .unwrap();
+    let second_deployment = updated.deployment_arn().unwrap().to_owned();
+    assert_ne!(second_deployment, first_deployment);
+
+    let deployments = w
+        .ecs
+        .list_daemon_deployments()
+        .daemon_arn(&daemon_arn)
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<_> = deployments
+        .daemon_deployments()
+        .iter()
+        .filter_map(|d| d.daemon_deployment_arn())
+        .collect();
+    assert_eq!(
+        listed,
+        vec![second_deployment.as_str(), first_deployment.as_str()]
+    );
+    let new_rev = deployments.daemon_deployments()[0]
+        .target_daemon_revision_arn()
+        .unwrap()
+        .to_owned();
+
+    let described = w
+        .ecs
+        .describe_daemon_deployments()
+        .daemon_deployment_arns(&second_deployment)
+        .daemon_deployment_arns(format!("{first_deployment}x"))
+        .send()
+        .await
+        .unwrap();
+    let dep = &described.daemon_deployments()[0];
+    assert_eq!(dep.status(), Some(&DaemonDeploymentStatus::Successful));
+    assert_eq!(dep.source_daemon_revisions()[0].arn(), Some(rev.as_str()));
+    assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+
+    let revisions = w
+        .ecs
+        .describe_daemon_revisions()
+        .daemon_revision_arns(&new_rev)
+        .send()
+        .await
+        .unwrap();
+    let r = &revisions.daemon_revisions()[0];
+    assert_eq!(r.daemon_task_definition_arn(), Some(td2.as_str()));
+    assert_eq!(r.container_images()[0].image(), Some("busybox:2"));
+
+    let list = w.ecs.list_daemons().cluster_arn("c").send().await.unwrap();
+    assert_eq!(
+        list.daemon_summaries_list()[0].daemon_arn(),
+        Some(daemon_arn.as_str())
+    );
+
+    let deleted = w
+        .ecs
+        .delete_daemon()
+        .daemon_arn(&daemon_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), Some(&DaemonStatus::DeleteInProgress));
+    let err = w
+        .ecs
+        .update_daemon()
+        .daemon_arn(&daemon_arn)
+        .daemon_task_definition_arn(&td2)
+        .capacity_provider_arns("FARGATE")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DaemonNotActiveException"));
+}
+
+#[tokio::test]
+async fn daemon_errors() {
+    let w = World::new().await;
+    let td = w.register("agent", "busybox").await;
+    let err = w
+        .ecs
+        .create_daemon()
+        .daemon_name("d")
+        .cluster_arn("nope")
+        .daemon_task_definition_arn(&td)
+        .capacity_provider_arns("FARGATE")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ClusterNotFoundException"));
+
+    let err = w
+        .ecs
+        .create_daemon()
+        .daemon_name("d")
+        .cluster_arn("c")
+        .daemon_task_definition_arn(&td)
+        .capacity_provider_arns("missing-cp")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterException"));
+
+    let err = w
+        .ecs
+        .describe_daemon()
+        .daemon_arn("arn:aws:ecs:us-east-1:000000000000:daemon/c/absent")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DaemonNotFoundException"));
+
+    let err = w
+        .ecs
+        .delete_daemon()
+        .daemon_arn("arn:aws:ecs:us-east-1:000000000000:daemon/c/absent")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DaemonNotFoundException"));
+
+    let out = w
+        .ecs
+        .describe_daemon_revisions()
+        .daemon_revision_arns("arn:aws:ecs:us-east-1:000000000000:daemon-revision/c/x/1")
+        .send()
+        .await
+        .unwrap();
+    assert!(out.daemon_revisions().is_empty());
+    assert_eq!(out.failures().len(), 1);
+}
+
+#[tokio::test]
+async fn express_gateway_services() {
+    let w = World::new().await;
+    let created = w
+        .ecs
+        .create_express_gateway_service()
+        .service_name("web")
+        .cluster("c")
+        .execution_role_arn("arn:aws:iam::000000000000:role/exec")
+        .infrastructure_role_arn("arn:aws:iam::000000000000:role/infra")
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("nginx")
+                .container_port(8080)
+                .build()
+                .unwrap(),
+        )
+        .tags(Tag::builder().key("k").value("v").build())
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
+    let arn = created.service_arn().unwrap().to_owned();
+    assert!(arn.ends_with(":service/c/web"), "{arn}");
+    assert_eq!(
+        created.status().unwrap().status_code(),
+        Some(&ExpressGatewayServiceStatusCode::Active)
+    );
+    let config = &created.active_configurations()[0];
+    assert_eq!(config.cpu(), Some("1024"));
+    assert_eq!(config.memory(), Some("2048"));
+    assert_eq!(
+        config.primary_container().unwrap().container_port(),
+        Some(8080)
+    );
+    assert!(!config.ingress_paths().is_empty());
+
+    let described = w
+        .ecs
+        .describe_express_gateway_service()
+        .service_arn(&arn)
+        .include(ExpressGatewayServiceInclude::Tags)
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
+    assert_eq!(described.tags().len(), 1);
+
+    let updated = w
+        .ecs
+        .update_express_gateway_service()
+        .service_arn(&arn)
+        .cpu("512")
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
+    let target = updated.target_configuration().unwrap();
+    assert_eq!(target.cpu(), Some("512"));
+    assert_eq!(target.memory(), Some("2048"));
+    assert_ne!(target.service_revision_arn(), config.service_revision_arn());
+
+    let deleted = w
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
+    assert_eq!(
+        deleted.status().unwrap().status_code(),
+        Some(&ExpressGatewayServiceStatusCode::Inactive)
+    );
+    let err = w
+        .ecs
+        .delete_express_gateway_service()
+        .service_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ServiceNotActiveException"));
+
+    let err = w
+        .ecs
+        .describe_express_gateway_service()
+        .service_arn("arn:aws:ecs:us-east-1:000000000000:service/c/absent")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    let err = w
+        .ecs
+        .update_express_gateway_service()
+        .service_arn("arn:aws:ecs:us-east-1:000000000000:service/c/absent")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ServiceNotFoundException"));
+    let err = w
+        .ecs
+        .create_express_gateway_service()
+        .cluster("nope")
+        .execution_role_arn("arn:aws:iam::000000000000:role/exec")
+        .infrastructure_role_arn("arn:aws:iam::000000000000:role/infra")
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("nginx")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ClusterNotFoundException"));
+}

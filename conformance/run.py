@@ -355,8 +355,10 @@ class Setup:
             if r and r.get("services"):
                 fx.service_arn = r["services"][0].get("serviceArn")
 
+        # Exec enabled, so that ExecuteCommand has a task it may answer for.
         r = self.step("RunTask", lambda: c.run_task(cluster=FIXTURE_CLUSTER,
-                                                    taskDefinition=fx.taskdef, count=1))
+                                                    taskDefinition=fx.taskdef, count=1,
+                                                    enableExecuteCommand=True))
         if r and r.get("tasks"):
             fx.task_arn = r["tasks"][0]["taskArn"]
         else:

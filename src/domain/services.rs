@@ -921,73 +921,23 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         let d = &svc.deployments[0];
         let td = d.definition.clone();
         let launch = svc.launch.clone();
-        // A service without a strategy spreads over zones, then instances (CreateService docs).
-        let strategies: Vec<PlacementStrategy> = svc
-            .data
-            .placement_strategy
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(super::placement::default_service_strategies);
-        let constraints: Vec<PlacementConstraint> =
-            svc.data.placement_constraints.clone().unwrap_or_default();
         let network = svc.data.network_configuration.clone();
-        let group = format!("service:{name}");
-        let started_by = primary_id.clone();
-        let tags = match svc.data.propagate_tags {
-            Some(PropagateTags::Service) => svc.tags.clone(),
-            _ => Vec::new(),
-        };
-        let exec = svc.data.enable_execute_command.unwrap_or(false);
-        let placements = if daemon {
+        let daemon_on = daemon.then(|| {
             daemon_targets(region, &cluster, &name, &primary_id, &td)
                 .into_iter()
                 .take(start as usize)
-                .map(|arn| Ok(Some(arn)))
                 .collect()
-        } else {
-            match tasks::place(
-                region,
-                &cluster,
-                &td,
-                None,
-                &launch,
-                &group,
-                &strategies,
-                &constraints,
-                start as usize,
-            ) {
-                Ok(p) => p,
-                Err(e) => {
-                    unplaced = Some(e.message);
-                    Vec::new()
-                }
-            }
-        };
-        for p in placements {
-            match p {
-                Ok(instance) => {
-                    let arn = tasks::create(
-                        region,
-                        NewTask {
-                            cluster: &cluster,
-                            definition: &td,
-                            launch: &launch,
-                            container_instance: instance,
-                            network: network.as_ref(),
-                            overrides: None,
-                            group: group.clone(),
-                            started_by: Some(started_by.clone()),
-                            tags: tags.clone(),
-                            enable_execute_command: exec,
-                            service: Some(name.clone()),
-                            deployment_id: Some(primary_id.clone()),
-                        },
-                    );
-                    started.push(arn);
-                }
-                Err(f) => unplaced = f.reason,
-            }
-        }
+        });
+        (started, unplaced) = start_tasks(
+            region,
+            k,
+            &td,
+            &launch,
+            network.as_ref(),
+            &primary_id,
+            daemon_on,
+            start as usize,
+        );
     }
     for arn in &to_stop {
         if let Some(t) = region.tasks.get_mut(arn) {
@@ -1084,6 +1034,87 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         svc.deployments.clear();
     }
     super::service_deployments::progress(region, &cluster, &name);
+}
+
+/// Places and creates `count` tasks of service `k` for deployment (or task set) `deployment`,
+/// as the service is configured to start them: its placement (spreading over zones, then
+/// instances, when it has no strategy — CreateService docs), group `service:NAME`, propagated
+/// tags and exec setting. DAEMON services pass the instances to start on instead.
+/// Returns the started task ARNs and, when some could not be placed, the last reason.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn start_tasks(
+    region: &mut Region,
+    k: &(String, String),
+    td: &TaskDefinition,
+    launch: &Launch,
+    network: Option<&NetworkConfiguration>,
+    deployment: &str,
+    on_instances: Option<Vec<String>>,
+    count: usize,
+) -> (Vec<String>, Option<String>) {
+    let Some(svc) = region.services.get(k) else {
+        return (Vec::new(), None);
+    };
+    let (cluster, name) = k.clone();
+    let strategies: Vec<PlacementStrategy> = svc
+        .data
+        .placement_strategy
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(super::placement::default_service_strategies);
+    let constraints: Vec<PlacementConstraint> =
+        svc.data.placement_constraints.clone().unwrap_or_default();
+    let group = format!("service:{name}");
+    let tags = match svc.data.propagate_tags {
+        Some(PropagateTags::Service) => svc.tags.clone(),
+        _ => Vec::new(),
+    };
+    let exec = svc.data.enable_execute_command.unwrap_or(false);
+    let mut unplaced = None;
+    let placements = match on_instances {
+        Some(arns) => arns.into_iter().map(|arn| Ok(Some(arn))).collect(),
+        None => match tasks::place(
+            region,
+            &cluster,
+            td,
+            None,
+            launch,
+            &group,
+            &strategies,
+            &constraints,
+            count,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                unplaced = Some(e.message);
+                Vec::new()
+            }
+        },
+    };
+    let mut started = Vec::new();
+    for p in placements {
+        match p {
+            Ok(instance) => started.push(tasks::create(
+                region,
+                NewTask {
+                    cluster: &cluster,
+                    definition: td,
+                    launch,
+                    container_instance: instance,
+                    network,
+                    overrides: None,
+                    group: group.clone(),
+                    started_by: Some(deployment.to_owned()),
+                    tags: tags.clone(),
+                    enable_execute_command: exec,
+                    service: Some(name.clone()),
+                    deployment_id: Some(deployment.to_owned()),
+                },
+            )),
+            Err(f) => unplaced = f.reason,
+        }
+    }
+    (started, unplaced)
 }
 
 /// DAEMON: ACTIVE instances of the cluster without a task of the primary deployment.

@@ -5,14 +5,14 @@
 //! desired count: it starts and stops real tasks, replaces failed ones and reports stability.
 
 use super::services::Service;
-use super::tasks::{self, Launch, NewTask};
+use super::tasks::{self, Launch};
 use super::{Region, arn, clusters, tags, task_definitions, task_protection};
 use crate::api_err;
 use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
     ContainerInstanceStatus, CreateTaskSetRequest, DeploymentControllerType, Failure, HealthStatus,
-    LaunchType, PropagateTags, Scale, ScaleUnit, ServiceEvent, StabilityStatus, Tag,
-    TaskDefinition, TaskSet as WireTaskSet, TaskStopCode,
+    LaunchType, Scale, ScaleUnit, ServiceEvent, StabilityStatus, Tag, TaskDefinition,
+    TaskSet as WireTaskSet, TaskStopCode,
 };
 
 /// "5 deployments exist on the service. Unable to create new TaskSet since this exceeds the
@@ -599,58 +599,17 @@ fn reconcile_set(region: &mut Region, arn: &str) {
         let td = set.definition.clone();
         let launch = set.launch.clone();
         let network = set.data.network_configuration.clone();
-        let strategies = svc
-            .data
-            .placement_strategy
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(super::placement::default_service_strategies);
-        let constraints = svc.data.placement_constraints.clone().unwrap_or_default();
-        let group = format!("service:{service}");
-        let service_tags = match svc.data.propagate_tags {
-            Some(PropagateTags::Service) => svc.tags.clone(),
-            _ => Vec::new(),
-        };
-        let exec = svc.data.enable_execute_command.unwrap_or(false);
-        let placements = match tasks::place(
+        let key = (cluster.clone(), service.clone());
+        (started, unplaced) = super::services::start_tasks(
             region,
-            &cluster,
+            &key,
             &td,
-            None,
             &launch,
-            &group,
-            &strategies,
-            &constraints,
+            network.as_ref(),
+            &id,
+            None,
             start,
-        ) {
-            Ok(p) => p,
-            Err(e) => {
-                unplaced = Some(e.message);
-                Vec::new()
-            }
-        };
-        for p in placements {
-            match p {
-                Ok(instance) => started.push(tasks::create(
-                    region,
-                    NewTask {
-                        cluster: &cluster,
-                        definition: &td,
-                        launch: &launch,
-                        container_instance: instance,
-                        network: network.as_ref(),
-                        overrides: None,
-                        group: group.clone(),
-                        started_by: Some(id.clone()),
-                        tags: service_tags.clone(),
-                        enable_execute_command: exec,
-                        service: Some(service.clone()),
-                        deployment_id: Some(id.clone()),
-                    },
-                )),
-                Err(f) => unplaced = f.reason,
-            }
-        }
+        );
     }
     for arn in &failing {
         if let Some(t) = region.tasks.get_mut(arn) {

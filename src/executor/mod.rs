@@ -114,6 +114,31 @@ pub struct Host {
     pub instance_type: String,
 }
 
+/// A boxed future, for the few executor calls that must wait (the trait stays object-safe).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Where `awslogs` output goes: berth's CloudWatch Logs store (implemented by the domain).
+pub trait LogSink: Send + Sync + 'static {
+    /// What the awslogs driver does before a container starts: checks the group (creating it
+    /// with `create_group`, i.e. `awslogs-create-group: true`) and creates the stream. `Err`
+    /// holds AWS's reason, what follows `failed to validate logger args: `.
+    fn open(&self, region: &str, group: &str, stream: &str, create_group: bool)
+    -> Result<(), String>;
+    /// Appends events, `(timestamp in epoch milliseconds, message)`, to a stream `open` made.
+    fn put(&self, region: &str, group: &str, stream: &str, events: Vec<(i64, String)>);
+}
+
+/// What berth serves to containers (the task metadata and credentials endpoints): the
+/// environment each container gets so that it finds them.
+pub trait TaskEndpoints: Send + Sync + 'static {
+    /// `ECS_CONTAINER_METADATA_URI(_V4)`, and with a task role
+    /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (or `_FULL_URI`); registers the container so
+    /// the endpoints can answer for it.
+    fn container_env(&self, spec: &TaskSpec, container: &str) -> Vec<(String, String)>;
+    /// The task is gone: its endpoints stop answering.
+    fn forget(&self, task_arn: &str);
+}
+
 pub trait Executor: Send + Sync + 'static {
     /// The hosts berth registers as container instances for the EC2 launch type.
     fn hosts(&self) -> Vec<Host>;
@@ -121,4 +146,9 @@ pub trait Executor: Send + Sync + 'static {
     fn start(&self, spec: TaskSpec);
     /// Stops a task (SIGTERM, then SIGKILL after the stop timeout); ends with a STOPPED update.
     fn stop(&self, task_arn: &str);
+    /// A container's resource statistics as Docker's stats API returns them (what the task
+    /// metadata endpoint's `/stats` serves), by runtime id. `None` when unknown.
+    fn stats(&self, _runtime_id: &str) -> BoxFuture<'static, Option<serde_json::Value>> {
+        Box::pin(async { None })
+    }
 }

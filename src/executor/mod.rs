@@ -18,6 +18,19 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
+    /// The task id, the last part of its ARN.
+    pub fn task_id(&self) -> &str {
+        self.task_arn.rsplit('/').next().unwrap_or("")
+    }
+
+    /// The Docker container name of one of the task's containers, as the ECS agent names them:
+    /// `ecs-<family>-<revision>-<container>-<task id>`.
+    pub fn docker_name(&self, container: &str) -> String {
+        let family = self.definition.family.as_deref().unwrap_or("task");
+        let revision = self.definition.revision.unwrap_or(0);
+        format!("ecs-{family}-{revision}-{container}-{}", self.task_id())
+    }
+
     /// The environment of a container after the task's overrides.
     pub fn environment(&self, container: &str) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = self

@@ -339,7 +339,7 @@ class Setup:
             cluster=FIXTURE_CLUSTER, instanceIdentityDocument=fx.identity_document(),
             instanceIdentityDocumentSignature="conformance",
             totalResources=fx.instance_resources(),
-            versionInfo={"agentVersion": "1.80.0", "agentHash": "conformance",
+            versionInfo={"agentVersion": "1.80.0", "agentHash": "4023248c",
                          "dockerVersion": "DockerVersion: 20.10.25"}))
         if r:
             fx.ci_arn = r["containerInstance"]["containerInstanceArn"]

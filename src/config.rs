@@ -16,6 +16,19 @@ pub struct Config {
     /// instance.
     pub fake_host_cpu: i32,
     pub fake_host_memory: i32,
+    /// What runs tasks: the local Docker engine, or the in-memory fake.
+    pub executor: ExecutorKind,
+    /// Where bridge-mode port mappings are published on the host.
+    pub publish_ip: String,
+    /// Where containers find the task metadata and credentials endpoints; the SDKs trust
+    /// 169.254.170.2 (port 80) for container credentials, as the ECS agent serves them.
+    pub metadata_bind: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecutorKind {
+    Docker,
+    Fake,
 }
 
 impl Default for Config {
@@ -27,15 +40,19 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             fake_host_cpu: 4096,
             fake_host_memory: 8192,
+            executor: ExecutorKind::Docker,
+            publish_ip: "127.0.0.1".into(),
+            metadata_bind: SocketAddr::from(([169, 254, 170, 2], 80)),
         }
     }
 }
 
 impl Config {
-    /// Listen on a free loopback port: what tests want.
+    /// Listen on a free loopback port with the fake executor: what in-process tests want.
     pub fn ephemeral() -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            executor: ExecutorKind::Fake,
             ..Config::default()
         }
     }

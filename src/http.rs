@@ -5,9 +5,6 @@
 
 use crate::api::Apis;
 use crate::config::Config;
-use crate::domain::Store;
-use crate::executor::Executor;
-use crate::executor::fake::FakeExecutor;
 use crate::protocol::json::{self, JsonCodec};
 use crate::protocol::model::{Protocol, ServiceDef};
 use crate::protocol::query::{self, QueryCodec};
@@ -40,17 +37,27 @@ pub struct Server {
 
 impl Server {
     /// Binds `config.bind` and serves until [`Server::shutdown`].
-    pub async fn start(config: Config) -> std::io::Result<Server> {
+    pub async fn start(mut config: Config) -> std::io::Result<Server> {
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
+        // The address actually bound (port 0 picks one) is what marks this berth's containers.
+        config.bind = addr;
         let (shutdown, rx) = watch::channel(false);
         let (updates_tx, updates_rx) = tokio::sync::mpsc::unbounded_channel();
-        let executor: Arc<dyn Executor> = Arc::new(FakeExecutor::new(
-            FakeExecutor::single_host(config.fake_host_cpu, config.fake_host_memory),
-            updates_tx,
-        ));
-        let store = Store::new(config.account_id.clone(), executor.hosts());
-        let scheduler = Scheduler::new(store.clone(), executor);
+        let crate::app::Parts {
+            store,
+            executor,
+            metadata,
+        } = crate::app::assemble(&config, updates_tx).await?;
+        if let Some((listener, endpoints)) = metadata {
+            tokio::spawn(crate::net::metadata::serve(
+                listener,
+                endpoints,
+                executor.clone(),
+                rx.clone(),
+            ));
+        }
+        let scheduler = Scheduler::new(store.clone(), executor.clone());
         let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
         let front = Arc::new(FrontDoor {
             config,
@@ -59,6 +66,7 @@ impl Server {
         let task = tokio::spawn(async move {
             accept_loop(listener, front, rx).await;
             let _ = scheduler.await;
+            executor.shutdown().await;
         });
         Ok(Server {
             addr,

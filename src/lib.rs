@@ -12,10 +12,12 @@
 //! - [`executor`]: what runs tasks: the trait, and `fake` (in memory, on tokio's clock).
 
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod domain;
 pub mod executor;
 pub mod http;
+pub mod net;
 pub mod protocol;
 pub mod scheduler;
 pub mod wire;

@@ -1,5 +1,6 @@
 //! The `berth` command: parse flags, start the server, stop on SIGINT/SIGTERM.
 
+use berth::config::ExecutorKind;
 use berth::{Config, Server};
 use clap::Parser;
 use std::net::SocketAddr;
@@ -26,12 +27,21 @@ struct Args {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "BERTH_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     max_body_bytes: usize,
-    /// CPU units the executor's host offers as a container instance (EC2 launch type).
+    /// The fake executor's host: CPU units it offers as a container instance (EC2 launch type).
     #[arg(long, env = "BERTH_HOST_CPU", default_value_t = 4096)]
     host_cpu: i32,
-    /// Memory (MiB) the executor's host offers as a container instance.
+    /// The fake executor's host: memory (MiB) it offers as a container instance.
     #[arg(long, env = "BERTH_HOST_MEMORY", default_value_t = 8192)]
     host_memory: i32,
+    /// What runs tasks: the local Docker engine (DOCKER_HOST honoured) or an in-memory fake.
+    #[arg(long, env = "BERTH_EXECUTOR", value_enum, default_value = "docker")]
+    executor: ExecutorKind,
+    /// Host address bridge-mode port mappings are published on.
+    #[arg(long, env = "BERTH_PUBLISH_IP", default_value = "127.0.0.1")]
+    publish_ip: String,
+    /// Where the task metadata and credentials endpoints listen (what containers reach).
+    #[arg(long, env = "BERTH_METADATA_BIND", default_value = "169.254.170.2:80")]
+    metadata_bind: std::net::SocketAddr,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +53,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let config = Config {
+        executor: args.executor,
+        publish_ip: args.publish_ip,
+        metadata_bind: args.metadata_bind,
         bind: args.bind,
         account_id: args.account_id,
         region: args.region,

@@ -3,6 +3,7 @@
 //! with a proper AWS error (the generated traits' default bodies).
 
 pub mod ecs;
+pub mod logs;
 pub mod sts;
 
 use crate::domain::Store;
@@ -12,6 +13,7 @@ use crate::wire;
 
 pub struct Apis {
     ecs: ecs::Ecs,
+    logs: logs::Logs,
     sts: sts::Sts,
 }
 
@@ -19,7 +21,6 @@ pub struct Apis {
 struct NotYet;
 
 impl wire::servicediscovery::Api for NotYet {}
-impl wire::logs::Api for NotYet {}
 impl wire::elbv2::Api for NotYet {}
 impl wire::application_autoscaling::Api for NotYet {}
 impl wire::ecr::Api for NotYet {}
@@ -29,14 +30,15 @@ impl wire::ec2::Api for NotYet {}
 impl Apis {
     pub fn new(store: Store) -> Self {
         Apis {
-            ecs: ecs::Ecs::new(store),
+            ecs: ecs::Ecs::new(store.clone()),
+            logs: logs::Logs::new(store),
             sts: sts::Sts,
         }
     }
 
     /// Whether berth serves this service (as opposed to answering NotImplemented).
     pub fn implements(&self, service: &ServiceDef) -> bool {
-        matches!(service.module, "ecs" | "sts")
+        matches!(service.module, "ecs" | "logs" | "sts")
     }
 
     pub fn dispatch<C: Codec>(
@@ -50,7 +52,7 @@ impl Apis {
             "ecs" => wire::ecs::dispatch(&self.ecs, ctx, op, codec),
             "sts" => wire::sts::dispatch(&self.sts, ctx, op, codec),
             "servicediscovery" => wire::servicediscovery::dispatch(&NotYet, ctx, op, codec),
-            "logs" => wire::logs::dispatch(&NotYet, ctx, op, codec),
+            "logs" => wire::logs::dispatch(&self.logs, ctx, op, codec),
             "elbv2" => wire::elbv2::dispatch(&NotYet, ctx, op, codec),
             "application_autoscaling" => {
                 wire::application_autoscaling::dispatch(&NotYet, ctx, op, codec)

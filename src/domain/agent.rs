@@ -330,7 +330,8 @@ pub fn discover_poll_endpoint(region: &Region) -> DiscoverPollEndpointResponse {
 /// Amazon Linux AMI with the ecs-init service installed and running" (API reference). berth's
 /// instances run berth's own agent (agentHash `berth`), a custom build without the version
 /// information ECS updates from, so they answer MissingVersionException as such an instance
-/// does on AWS; one reporting an official build has nothing newer to get.
+/// does on AWS. An instance registered with an official build (a hex agentHash) older than
+/// [`LATEST_AGENT_VERSION`] is updated; one already there has nothing newer to get.
 pub fn update_container_agent(
     region: &mut Region,
     cluster: Option<&str>,
@@ -370,10 +371,42 @@ pub fn update_container_agent(
             "Amazon ECS can't determine the current version of the Amazon ECS container agent on the container instance and doesn't have enough information to proceed with an update."
         ));
     }
-    Err(api_err!(
-        ecs::NoUpdateAvailableException,
-        "There's no update available for this Amazon ECS container agent."
-    ))
+    let current = ci
+        .data
+        .version_info
+        .as_ref()
+        .and_then(|v| v.agent_version.as_deref())
+        .unwrap_or("");
+    if version_key(current) >= version_key(LATEST_AGENT_VERSION) {
+        return Err(api_err!(
+            ecs::NoUpdateAvailableException,
+            "There's no update available for this Amazon ECS container agent."
+        ));
+    }
+    // The caller sees the update accepted (PENDING); the agent then reports UPDATED with the new
+    // version, which is what DescribeContainerInstances shows from then on.
+    let Some(ci) = region.container_instances.get_mut(&arn) else {
+        return Err(api_err!(ecs::ServerException, "The container instance vanished."));
+    };
+    let mut answer = ci.data.clone();
+    answer.agent_update_status = Some(AgentUpdateStatus::Pending);
+    ci.data.agent_update_status = Some(AgentUpdateStatus::Updated);
+    if let Some(v) = ci.data.version_info.as_mut() {
+        v.agent_version = Some(LATEST_AGENT_VERSION.into());
+    }
+    ci.data.version = Some(ci.data.version.unwrap_or(0) + 1);
+    Ok(answer)
+}
+
+/// The newest agent berth knows of: what an official agent older than this updates to.
+pub const LATEST_AGENT_VERSION: &str = "1.89.0";
+
+/// `1.89.0` → [1, 89, 0], for ordering agent versions.
+fn version_key(v: &str) -> Vec<u32> {
+    v.trim_start_matches('v')
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
 }
 
 /// The message AWS answers when ECS Exec is off for the task or its agent is not up yet.

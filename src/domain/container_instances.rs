@@ -124,6 +124,8 @@ struct NewInstance<'a> {
     extra_attributes: Vec<Attribute>,
     tags: Vec<Tag>,
     automatic: bool,
+    /// What the registering agent reports; berth's own hosts run berth's agent.
+    version_info: Option<VersionInfo>,
 }
 
 fn insert(region: &mut Region, n: NewInstance) -> WireInstance {
@@ -159,11 +161,11 @@ fn insert(region: &mut Region, n: NewInstance) -> WireInstance {
         remaining_resources: Some(registered),
         attributes: Some(attributes),
         version: Some(1),
-        version_info: Some(VersionInfo {
-            agent_version: Some("1.89.0".into()),
+        version_info: Some(n.version_info.unwrap_or_else(|| VersionInfo {
+            agent_version: Some(super::agent::LATEST_AGENT_VERSION.into()),
             agent_hash: Some("berth".into()),
             docker_version: Some("DockerVersion: 20.10.24".into()),
-        }),
+        })),
         running_tasks_count: Some(0),
         pending_tasks_count: Some(0),
         attachments: Some(Vec::new()),
@@ -203,6 +205,7 @@ pub fn ensure_for_cluster(region: &mut Region, cluster: &str) {
                 extra_attributes: Vec::new(),
                 tags: Vec::new(),
                 automatic: true,
+                version_info: None,
             },
         );
     }
@@ -214,6 +217,7 @@ pub struct Register {
     pub attributes: Option<Vec<Attribute>>,
     pub identity_document: Option<String>,
     pub tags: Option<Vec<Tag>>,
+    pub version_info: Option<VersionInfo>,
 }
 
 pub fn register(region: &mut Region, req: Register) -> Result<WireInstance, ApiError> {
@@ -261,6 +265,7 @@ pub fn register(region: &mut Region, req: Register) -> Result<WireInstance, ApiE
             extra_attributes: attrs,
             tags,
             automatic: false,
+            version_info: req.version_info,
         },
     ))
 }

@@ -12,6 +12,7 @@ pub mod clusters;
 pub mod container_instances;
 pub mod daemons;
 pub mod express_gateway;
+pub mod logs;
 pub mod pagination;
 pub mod placement;
 pub mod service_deployments;
@@ -67,6 +68,8 @@ pub struct Region {
     pub express_gateway: express_gateway::ExpressServices,
     /// The executor's hosts, registered as container instances on a cluster's first EC2 demand.
     pub hosts: Arc<Vec<Host>>,
+    /// CloudWatch Logs: log groups, streams and their events.
+    pub logs: logs::Logs,
 }
 
 impl Region {
@@ -81,6 +84,7 @@ impl Region {
             client_tokens: HashMap::new(),
             daemons: Default::default(),
             express_gateway: Default::default(),
+            logs: logs::Logs::new(name, account_id),
             hosts,
             name: name.to_owned(),
             account_id: account_id.to_owned(),

@@ -3,6 +3,7 @@
 //! built with. `fake` runs tasks in memory on tokio's clock (deterministic under
 //! `tokio::time::pause`); the Docker executor implements the same trait.
 
+pub mod docker;
 pub mod fake;
 
 use crate::protocol::Timestamp;
@@ -135,8 +136,13 @@ pub trait LogSink: Send + Sync + 'static {
     /// What the awslogs driver does before a container starts: checks the group (creating it
     /// with `create_group`, i.e. `awslogs-create-group: true`) and creates the stream. `Err`
     /// holds AWS's reason, what follows `failed to validate logger args: `.
-    fn open(&self, region: &str, group: &str, stream: &str, create_group: bool)
-    -> Result<(), String>;
+    fn open(
+        &self,
+        region: &str,
+        group: &str,
+        stream: &str,
+        create_group: bool,
+    ) -> Result<(), String>;
     /// Appends events, `(timestamp in epoch milliseconds, message)`, to a stream `open` made.
     fn put(&self, region: &str, group: &str, stream: &str, events: Vec<(i64, String)>);
 }
@@ -163,5 +169,9 @@ pub trait Executor: Send + Sync + 'static {
     /// metadata endpoint's `/stats` serves), by runtime id. `None` when unknown.
     fn stats(&self, _runtime_id: &str) -> BoxFuture<'static, Option<serde_json::Value>> {
         Box::pin(async { None })
+    }
+    /// berth is stopping and its state dies with it: nothing it started may outlive it.
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
     }
 }

@@ -105,7 +105,9 @@ def run_berth(log_dir: Path, *extra_args: str):
     binary = _berth_binary()
     port = _free_port()
     log_path = log_dir / f"berth-{port}.log"
-    args = [str(binary), "--bind", f"127.0.0.1:{port}", *extra_args]
+    # The in-memory executor unless a test asks for Docker (tests/py/test_docker.py).
+    executor = [] if "--executor" in extra_args else ["--executor", "fake"]
+    args = [str(binary), "--bind", f"127.0.0.1:{port}", *executor, *extra_args]
     env = dict(os.environ, RUST_BACKTRACE="1")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
@@ -157,6 +159,14 @@ def own_berth(tmp_path):
     if os.environ.get("BERTH_ENDPOINT"):
         pytest.skip("needs to start berth itself (BERTH_ENDPOINT is set)")
     return lambda *args: run_berth(tmp_path, *args)
+
+
+@pytest.fixture(scope="module")
+def own_berth_module(tmp_path_factory):
+    """Like own_berth, for a berth that a whole test module shares."""
+    if os.environ.get("BERTH_ENDPOINT"):
+        pytest.skip("needs to start berth itself (BERTH_ENDPOINT is set)")
+    return lambda *args: run_berth(tmp_path_factory.mktemp("own"), *args)
 
 
 @pytest.fixture(autouse=True)

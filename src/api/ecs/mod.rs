@@ -775,6 +775,7 @@ impl Api for Ecs {
             attributes: input.attributes,
             identity_document: input.instance_identity_document,
             tags: input.tags,
+            version_info: input.version_info,
         };
         let ci = self.region_changed(ctx, |r| container_instances::register(r, req))?;
         Ok(RegisterContainerInstanceResponse {

@@ -1,0 +1,113 @@
+//! Builds the pieces a running berth is made of and wires them together: the state, the
+//! executor the configuration asks for and, with Docker, the endpoints containers reach.
+
+use crate::config::{Config, ExecutorKind};
+use crate::domain::Store;
+use crate::executor::docker::{DockerExecutor, Engine, Settings};
+use crate::executor::fake::FakeExecutor;
+use crate::executor::{Executor, TaskEndpoints, UpdateSender};
+use crate::net::metadata::{self, EndpointBase, Endpoints};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub struct Parts {
+    pub store: Store,
+    pub executor: Arc<dyn Executor>,
+    /// The metadata and credentials endpoints' listener, when containers can reach one.
+    pub metadata: Option<(TcpListener, Arc<Endpoints>)>,
+}
+
+pub async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result<Parts> {
+    match config.executor {
+        ExecutorKind::Fake => {
+            let hosts = FakeExecutor::single_host(config.fake_host_cpu, config.fake_host_memory);
+            let executor = Arc::new(FakeExecutor::new(hosts, updates));
+            Ok(Parts {
+                store: Store::new(config.account_id.clone(), executor.hosts()),
+                executor,
+                metadata: None,
+            })
+        }
+        ExecutorKind::Docker => {
+            let engine = Engine::connect(&config.region).await.map_err(|e| {
+                std::io::Error::other(format!(
+                    "{e} (start Docker, set DOCKER_HOST, or run with --executor fake)"
+                ))
+            })?;
+            let store = Store::new(config.account_id.clone(), engine.hosts());
+            let metadata = metadata_listener(config.metadata_bind)
+                .await
+                .map(|listener| {
+                    let base = EndpointBase {
+                        host: listener_ip(&listener, config.metadata_bind),
+                        port: listener
+                            .local_addr()
+                            .map(|a| a.port())
+                            .unwrap_or(config.metadata_bind.port()),
+                    };
+                    (listener, Arc::new(Endpoints::new(store.clone(), base)))
+                });
+            let settings = Settings {
+                owner: config.bind.to_string(),
+                publish_ip: config.publish_ip.clone(),
+            };
+            let endpoints = metadata
+                .as_ref()
+                .map(|(_, e)| e.clone() as Arc<dyn TaskEndpoints>);
+            let executor = DockerExecutor::start(
+                engine,
+                settings,
+                updates,
+                Arc::new(store.clone()),
+                endpoints,
+            )
+            .await;
+            Ok(Parts {
+                store,
+                executor: Arc::new(executor),
+                metadata,
+            })
+        }
+    }
+}
+
+fn listener_ip(listener: &TcpListener, wanted: SocketAddr) -> std::net::Ipv4Addr {
+    match listener.local_addr().map(|a| a.ip()) {
+        Ok(IpAddr::V4(ip)) => ip,
+        _ => match wanted.ip() {
+            IpAddr::V4(ip) => ip,
+            IpAddr::V6(_) => std::net::Ipv4Addr::LOCALHOST,
+        },
+    }
+}
+
+/// The endpoints' listener: the address is made local first (169.254.170.2 is on no interface
+/// until berth puts it there). Another berth holding the port gets this one a free port on the
+/// same address; without the address containers get no endpoint variables, and the log says so.
+async fn metadata_listener(bind: SocketAddr) -> Option<TcpListener> {
+    if let IpAddr::V4(ip) = bind.ip()
+        && !ip.is_loopback()
+        && !ip.is_unspecified()
+        && let Err(e) = metadata::claim_address(ip)
+    {
+        tracing::warn!("task metadata and credentials endpoints are off: {e}");
+        return None;
+    }
+    match TcpListener::bind(bind).await {
+        Ok(l) => Some(l),
+        Err(first) => match TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await {
+            Ok(l) => {
+                tracing::info!(
+                    "{bind} is taken ({first}); task endpoints use {:?}",
+                    l.local_addr()
+                );
+                Some(l)
+            }
+            Err(e) => {
+                tracing::warn!("task metadata and credentials endpoints are off: {bind}: {e}");
+                None
+            }
+        },
+    }
+}

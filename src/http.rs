@@ -64,7 +64,11 @@ impl Server {
             apis: Apis::new(store),
         });
         let task = tokio::spawn(async move {
-            accept_loop(listener, front, rx).await;
+            let handle = move |req| {
+                let front = front.clone();
+                async move { front.handle(req).await }
+            };
+            serve_http(listener, handle, rx).await;
             let _ = scheduler.await;
             executor.shutdown().await;
         });
@@ -91,21 +95,27 @@ impl Server {
     }
 }
 
-async fn accept_loop(
+/// Serves HTTP/1.1 on `listener`, each request through `handle`, until `stop` turns true (or
+/// its sender is gone); then lets in-flight requests finish for at most 5 s. The API port and
+/// the task metadata endpoints both serve this way.
+pub(crate) async fn serve_http<F, Fut>(
     listener: TcpListener,
-    front: Arc<FrontDoor>,
+    handle: F,
     mut stop: watch::Receiver<bool>,
-) {
+) where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = HttpResponse> + Send + 'static,
+{
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
+    while !*stop.borrow() {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                let front = front.clone();
+                let handle = handle.clone();
                 let service = service_fn(move |req| {
-                    let front = front.clone();
-                    async move { Ok::<_, Infallible>(front.handle(req).await) }
+                    let fut = handle(req);
+                    async move { Ok::<_, Infallible>(fut.await) }
                 });
                 let conn = http1::Builder::new()
                     .keep_alive(true)
@@ -117,7 +127,11 @@ async fn accept_loop(
                     }
                 });
             }
-            _ = stop.changed() => break,
+            changed = stop.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
         }
     }
     drop(listener);
@@ -130,7 +144,7 @@ struct FrontDoor {
     apis: Apis,
 }
 
-type HttpResponse = Response<Full<Bytes>>;
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
 impl FrontDoor {
     async fn handle(&self, req: Request<Incoming>) -> HttpResponse {

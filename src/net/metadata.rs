@@ -20,13 +20,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
@@ -304,42 +300,17 @@ pub async fn serve(
     listener: TcpListener,
     endpoints: Arc<Endpoints>,
     executor: Arc<dyn Executor>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let handler = Arc::new(Handler {
         endpoints,
         executor,
     });
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    while !*stop.borrow() {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let handler = handler.clone();
-                let service = service_fn(move |req: Request<Incoming>| {
-                    let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler.handle(req.uri().path()).await) }
-                });
-                let conn = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("metadata connection ended: {e}");
-                    }
-                });
-            }
-            changed = stop.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
+    let handle = move |req: Request<Incoming>| {
+        let handler = handler.clone();
+        async move { handler.handle(req.uri().path()).await }
+    };
+    crate::http::serve_http(listener, handle, stop).await;
 }
 
 type HttpResponse = Response<Full<Bytes>>;

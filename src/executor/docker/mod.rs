@@ -153,6 +153,16 @@ fn instance_id(engine_id: &str) -> String {
     format!("i-0{:016x}", h)
 }
 
+/// Kills and removes a container with its anonymous volumes; one already gone is fine.
+async fn remove_forced(docker: &Docker, id: &str) {
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    let _ = docker.remove_container(id, Some(options)).await;
+}
+
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -191,17 +201,7 @@ impl Inner {
                 task = labels.get(LABEL_TASK_ARN).map(String::as_str).unwrap_or("?"),
                 "{why}"
             );
-            let _ = self
-                .docker
-                .remove_container(
-                    &id,
-                    Some(RemoveContainerOptions {
-                        force: true,
-                        v: true,
-                        ..Default::default()
-                    }),
-                )
-                .await;
+            remove_forced(&self.docker, &id).await;
         }
     }
 

@@ -13,8 +13,8 @@ use crate::wire::ecs::{
 };
 use bollard::models::{EndpointSettings, NetworkCreateRequest, NetworkingConfig};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, LogsOptions, RemoveContainerOptions,
-    RemoveVolumeOptions, StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, LogsOptions, RemoveVolumeOptions,
+    StopContainerOptions,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -751,17 +751,7 @@ impl Runner {
             .chain(self.pause.clone())
             .collect();
         for id in ids {
-            let _ = self
-                .docker()
-                .remove_container(
-                    &id,
-                    Some(RemoveContainerOptions {
-                        force: true,
-                        v: true,
-                        ..Default::default()
-                    }),
-                )
-                .await;
+            super::remove_forced(self.docker(), &id).await;
         }
         for v in translate::task_volumes(&self.spec) {
             let _ = self

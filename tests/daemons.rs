@@ -1,8 +1,8 @@
 //! ECS managed daemons and Express Mode services through the official Rust SDK against
 //! `berth::Server`: what is recorded, how it is described, and the errors AWS models.
 
-use aws_sdk_ecs::Client;
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+mod common;
+
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     DaemonContainerDefinition, DaemonDeploymentStatus, DaemonStatus,
@@ -10,34 +10,9 @@ use aws_sdk_ecs::types::{
     DaemonTaskDefinitionStatusFilter, ExpressGatewayContainer, ExpressGatewayServiceInclude,
     ExpressGatewayServiceStatusCode, Tag,
 };
-use berth::{Config, Server};
-
-struct World {
-    _server: Server,
-    ecs: Client,
-}
+use common::World;
 
 impl World {
-    async fn new() -> World {
-        let server = Server::start(Config::ephemeral()).await.expect("start");
-        let config = aws_sdk_ecs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(server.endpoint_url())
-            .build();
-        let ecs = Client::from_conf(config);
-        ecs.create_cluster()
-            .cluster_name("c")
-            .send()
-            .await
-            .expect("cluster");
-        World {
-            _server: server,
-            ecs,
-        }
-    }
-
     async fn register(&self, family: &str, image: &str) -> String {
         self.ecs
             .register_daemon_task_definition()
@@ -48,7 +23,7 @@ impl World {
                     .image(image)
                     .memory(64)
                     .build()
-                    .unwrap(),
+                    .expect("container definition"),
             )
             .send()
             .await

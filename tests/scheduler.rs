@@ -2,164 +2,17 @@
 //! roll, the circuit breaker rolls back, placement decides where tasks go. Each test is a story
 //! told through the official Rust SDK against `berth::Server` on a free port.
 
-use aws_sdk_ecs::Client;
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+mod common;
+
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
-    Attribute, ContainerDefinition, ContainerInstanceStatus, DeploymentCircuitBreaker,
-    DeploymentConfiguration, DesiredStatus, KeyValuePair, PlacementConstraint,
-    PlacementConstraintType, PlacementStrategy, PlacementStrategyType, Resource,
+    ContainerInstanceStatus, DeploymentCircuitBreaker, DeploymentConfiguration, DesiredStatus,
+    PlacementConstraint, PlacementConstraintType, PlacementStrategy, PlacementStrategyType,
     SchedulingStrategy, Service,
 };
-use berth::{Config, Server};
+use common::{World, wait_for};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-struct World {
-    server: Server,
-    ecs: Client,
-}
-
-impl World {
-    async fn new() -> World {
-        let server = Server::start(Config::ephemeral()).await.expect("start");
-        let config = aws_sdk_ecs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(server.endpoint_url())
-            .build();
-        let ecs = Client::from_conf(config);
-        ecs.create_cluster()
-            .cluster_name("c")
-            .send()
-            .await
-            .expect("cluster");
-        World { server, ecs }
-    }
-
-    /// Registers `family` with one container; `script` drives the fake executor.
-    async fn task_definition(&self, family: &str, memory: i32, script: &str) -> String {
-        let mut c = ContainerDefinition::builder()
-            .name("app")
-            .image("busybox")
-            .memory(memory);
-        if !script.is_empty() {
-            c = c.environment(
-                KeyValuePair::builder()
-                    .name("BERTH_FAKE")
-                    .value(script)
-                    .build(),
-            );
-        }
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .container_definitions(c.build())
-            .send()
-            .await
-            .expect("register")
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .expect("arn")
-            .to_owned()
-    }
-
-    /// A container instance with `memory` MiB in availability zone `az`.
-    async fn instance(&self, memory: i32, az: &str) -> String {
-        self.ecs
-            .register_container_instance()
-            .cluster("c")
-            .total_resources(
-                Resource::builder()
-                    .name("CPU")
-                    .r#type("INTEGER")
-                    .integer_value(4096)
-                    .build(),
-            )
-            .total_resources(
-                Resource::builder()
-                    .name("MEMORY")
-                    .r#type("INTEGER")
-                    .integer_value(memory)
-                    .build(),
-            )
-            .attributes(
-                Attribute::builder()
-                    .name("ecs.availability-zone")
-                    .value(az)
-                    .build()
-                    .expect("attribute"),
-            )
-            .send()
-            .await
-            .expect("register instance")
-            .container_instance()
-            .and_then(|c| c.container_instance_arn())
-            .expect("arn")
-            .to_owned()
-    }
-
-    async fn service(&self, name: &str) -> Service {
-        self.ecs
-            .describe_services()
-            .cluster("c")
-            .services(name)
-            .send()
-            .await
-            .expect("describe services")
-            .services()
-            .first()
-            .cloned()
-            .expect("service")
-    }
-
-    /// Polls until `cond` holds for the service (at most 20 s).
-    async fn wait_service(
-        &self,
-        name: &str,
-        what: &str,
-        cond: impl Fn(&Service) -> bool,
-    ) -> Service {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = self.service(name).await;
-            if cond(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {s:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn running_tasks(&self) -> Vec<aws_sdk_ecs::types::Task> {
-        let arns = self
-            .ecs
-            .list_tasks()
-            .cluster("c")
-            .desired_status(DesiredStatus::Running)
-            .send()
-            .await
-            .expect("list tasks")
-            .task_arns()
-            .to_vec();
-        if arns.is_empty() {
-            return Vec::new();
-        }
-        self.ecs
-            .describe_tasks()
-            .cluster("c")
-            .set_tasks(Some(arns))
-            .send()
-            .await
-            .expect("describe tasks")
-            .tasks()
-            .to_vec()
-    }
-}
 
 fn steady(desired: i32) -> impl Fn(&Service) -> bool {
     move |s| {
@@ -173,7 +26,7 @@ fn steady(desired: i32) -> impl Fn(&Service) -> bool {
 #[tokio::test]
 async fn a_service_of_three_reaches_steady_state_and_replaces_a_stopped_task() {
     let w = World::new().await;
-    let td = w.task_definition("web", 128, "").await;
+    let td = w.task_definition_sized("web", 128, "").await;
     let created = w
         .ecs
         .create_service()
@@ -244,7 +97,7 @@ async fn a_service_of_three_reaches_steady_state_and_replaces_a_stopped_task() {
 #[tokio::test]
 async fn an_essential_container_that_exits_stops_its_task_with_the_exit_code() {
     let w = World::new().await;
-    let td = w.task_definition("crash", 64, "exit=3 after=100ms").await;
+    let td = w.task_definition("crash", "exit=3 after=100ms").await;
     let run = w
         .ecs
         .run_task()
@@ -254,23 +107,11 @@ async fn an_essential_container_that_exits_stops_its_task_with_the_exit_code() {
         .await
         .expect("run");
     let arn = run.tasks()[0].task_arn().expect("arn").to_owned();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let task = loop {
-        let d = w
-            .ecs
-            .describe_tasks()
-            .cluster("c")
-            .tasks(&arn)
-            .send()
-            .await
-            .expect("describe");
-        let t = d.tasks()[0].clone();
-        if t.last_status() == Some("STOPPED") {
-            break t;
-        }
-        assert!(Instant::now() < deadline, "task never stopped");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let task = w
+        .wait_task(&arn, "the task to stop", |t| {
+            t.last_status() == Some("STOPPED")
+        })
+        .await;
     assert_eq!(
         task.stop_code().map(|c| c.as_str()),
         Some("EssentialContainerExited")
@@ -287,8 +128,8 @@ async fn an_essential_container_that_exits_stops_its_task_with_the_exit_code() {
 #[tokio::test]
 async fn a_rolling_update_never_drops_below_the_desired_count() {
     let w = World::new().await;
-    let v1 = w.task_definition("roll", 64, "").await;
-    let v2 = w.task_definition("roll", 64, "start=300ms").await;
+    let v1 = w.task_definition("roll", "").await;
+    let v2 = w.task_definition("roll", "start=300ms").await;
     w.ecs
         .create_service()
         .cluster("c")
@@ -307,7 +148,7 @@ async fn a_rolling_update_never_drops_below_the_desired_count() {
         .send()
         .await
         .expect("update");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + common::WAIT;
     let mut saw_two_deployments = false;
     loop {
         let s = w.service("roll").await;
@@ -344,8 +185,8 @@ async fn a_rolling_update_never_drops_below_the_desired_count() {
 #[tokio::test]
 async fn a_failing_deployment_trips_the_circuit_breaker_and_rolls_back() {
     let w = World::new().await;
-    let good = w.task_definition("cb", 64, "").await;
-    let bad = w.task_definition("cb", 64, "exit=1 after=10ms").await;
+    let good = w.task_definition("cb", "").await;
+    let bad = w.task_definition("cb", "exit=1 after=10ms").await;
     w.ecs
         .create_service()
         .cluster("c")
@@ -390,8 +231,83 @@ async fn a_failing_deployment_trips_the_circuit_breaker_and_rolls_back() {
         messages.iter().any(|m| m.contains("rolling back")),
         "{messages:?}"
     );
+    // Its tasks reached RUNNING before they crashed: that never throttles launches (AWS).
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("unable to consistently start tasks")),
+        "{messages:?}"
+    );
     let primary = &s.deployments()[0];
     assert_eq!(primary.task_definition(), Some(good.as_str()));
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn tasks_that_never_start_are_relaunched_ever_more_slowly_until_a_new_revision() {
+    let w = World::new().await;
+    let broken = w.task_definition("pull", "pull=fail").await;
+    let fixed = w.task_definition("pull", "").await;
+    w.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("pull")
+        .task_definition(&broken)
+        .desired_count(1)
+        .send()
+        .await
+        .expect("create");
+    let throttled = "(service pull) is unable to consistently start tasks successfully.";
+    w.wait_service("pull", "the launch throttle", |s| {
+        s.events().iter().any(|e| e.message() == Some(throttled))
+    })
+    .await;
+
+    // Two failed attempts are retried at once, then the scheduler waits (5 s) before the next.
+    let attempts = w.tasks(Some("pull"), DesiredStatus::Stopped).await;
+    assert_eq!(attempts.len(), 3, "{attempts:#?}");
+    assert!(attempts.iter().all(|t| {
+        t.stop_code().map(|c| c.as_str()) == Some("TaskFailedToStart") && t.started_at().is_none()
+    }));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        w.tasks(Some("pull"), DesiredStatus::Stopped).await.len(),
+        3,
+        "no launch while throttled"
+    );
+    assert!(
+        w.tasks(Some("pull"), DesiredStatus::Running)
+            .await
+            .is_empty()
+    );
+
+    // A new task definition returns the service to normal at once (AWS), without waiting out
+    // the throttle.
+    w.ecs
+        .update_service()
+        .cluster("c")
+        .service("pull")
+        .task_definition(&fixed)
+        .send()
+        .await
+        .expect("update");
+    let updated_at = std::time::SystemTime::now();
+    w.wait_service("pull", "steady on the fixed revision", steady(1))
+        .await;
+    let task = &w.running_tasks().await[0];
+    let created = task
+        .created_at()
+        .and_then(|c| std::time::SystemTime::try_from(*c).ok())
+        .expect("createdAt");
+    let waited = created.duration_since(updated_at).unwrap_or_default();
+    assert!(waited < Duration::from_secs(2), "launched after {waited:?}");
+    let s = w.service("pull").await;
+    let messages: Vec<&str> = s.events().iter().filter_map(|e| e.message()).collect();
+    assert_eq!(
+        messages.iter().filter(|m| **m == throttled).count(),
+        1,
+        "{messages:?}"
+    );
     w.server.shutdown().await;
 }
 
@@ -412,7 +328,7 @@ async fn spread_across_three_zones_balances_nine_tasks() {
     for az in ["us-east-1a", "us-east-1b", "us-east-1c"] {
         w.instance(4096, az).await;
     }
-    let td = w.task_definition("spread", 64, "").await;
+    let td = w.task_definition("spread", "").await;
     let run = w
         .ecs
         .run_task()
@@ -439,7 +355,7 @@ async fn binpack_fills_the_fullest_instance_first_and_member_of_rejects() {
     let w = World::new().await;
     let small = w.instance(1024, "us-east-1a").await;
     w.instance(4096, "us-east-1b").await;
-    let td = w.task_definition("pack", 256, "").await;
+    let td = w.task_definition_sized("pack", 256, "").await;
     let run = w
         .ecs
         .run_task()
@@ -490,7 +406,7 @@ async fn binpack_fills_the_fullest_instance_first_and_member_of_rejects() {
 async fn count_ten_on_one_small_instance_fails_for_memory() {
     let w = World::new().await;
     w.instance(1024, "us-east-1a").await;
-    let td = w.task_definition("big", 300, "").await;
+    let td = w.task_definition_sized("big", 300, "").await;
     let run = w
         .ecs
         .run_task()
@@ -526,7 +442,7 @@ async fn count_ten_on_one_small_instance_fails_for_memory() {
 async fn draining_an_instance_moves_its_service_tasks() {
     let w = World::new().await;
     let a = w.instance(4096, "us-east-1a").await;
-    let td = w.task_definition("drain", 128, "").await;
+    let td = w.task_definition_sized("drain", 128, "").await;
     w.ecs
         .create_service()
         .cluster("c")
@@ -546,15 +462,12 @@ async fn draining_an_instance_moves_its_service_tasks() {
         .send()
         .await
         .expect("drain");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let spread = spread_of(&w).await;
-        if spread.get(&b) == Some(&2) && !spread.contains_key(&a) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "tasks never moved: {spread:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        "the tasks to move to b",
+        || spread_of(&w),
+        |spread| spread.get(&b) == Some(&2) && !spread.contains_key(&a),
+    )
+    .await;
     w.server.shutdown().await;
 }
 
@@ -564,7 +477,7 @@ async fn a_daemon_service_runs_one_task_per_instance() {
     for az in ["us-east-1a", "us-east-1b", "us-east-1c"] {
         w.instance(2048, az).await;
     }
-    let td = w.task_definition("daemon", 64, "").await;
+    let td = w.task_definition("daemon", "").await;
     w.ecs
         .create_service()
         .cluster("c")
@@ -580,7 +493,7 @@ async fn a_daemon_service_runs_one_task_per_instance() {
     assert_eq!(counts, [1, 1, 1]);
 
     // Deleting a service needs desiredCount 0 unless forced; it drains, then goes INACTIVE.
-    let web_td = w.task_definition("web", 64, "").await;
+    let web_td = w.task_definition("web", "").await;
     w.ecs
         .create_service()
         .cluster("c")

@@ -3,68 +3,16 @@
 //! ROLLBACK_*; DescribeServices points at the current one. Told through the official Rust SDK
 //! against `berth::Server` with the in-memory executor.
 
-use aws_sdk_ecs::Client;
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_ecs::error::ProvideErrorMetadata;
+mod common;
+
 use aws_sdk_ecs::types::{
-    ContainerDefinition, CreatedAt, DeploymentCircuitBreaker, DeploymentConfiguration,
-    KeyValuePair, Service, ServiceDeployment, ServiceDeploymentBrief,
-    ServiceDeploymentRollbackMonitorsStatus, ServiceDeploymentStatus,
+    CreatedAt, DeploymentCircuitBreaker, DeploymentConfiguration, ServiceDeployment,
+    ServiceDeploymentBrief, ServiceDeploymentRollbackMonitorsStatus, ServiceDeploymentStatus,
     StopServiceDeploymentStopType,
 };
-use berth::{Config, Server};
-use std::time::{Duration, Instant};
-
-struct World {
-    server: Server,
-    ecs: Client,
-}
+use common::{World, code, wait_for};
 
 impl World {
-    async fn new() -> World {
-        let server = Server::start(Config::ephemeral()).await.expect("start");
-        let config = aws_sdk_ecs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(server.endpoint_url())
-            .build();
-        let ecs = Client::from_conf(config);
-        ecs.create_cluster()
-            .cluster_name("c")
-            .send()
-            .await
-            .expect("cluster");
-        World { server, ecs }
-    }
-
-    /// Registers `family` with one container; `script` drives the fake executor.
-    async fn task_definition(&self, family: &str, script: &str) -> String {
-        let mut c = ContainerDefinition::builder()
-            .name("app")
-            .image("busybox")
-            .memory(64);
-        if !script.is_empty() {
-            c = c.environment(
-                KeyValuePair::builder()
-                    .name("BERTH_FAKE")
-                    .value(script)
-                    .build(),
-            );
-        }
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .container_definitions(c.build())
-            .send()
-            .await
-            .expect("register")
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .expect("arn")
-            .to_owned()
-    }
-
     async fn create(&self, name: &str, td: &str, breaker: Option<bool>) {
         let mut req = self
             .ecs
@@ -97,20 +45,6 @@ impl World {
             .send()
             .await
             .expect("update service");
-    }
-
-    async fn service(&self, name: &str) -> Service {
-        self.ecs
-            .describe_services()
-            .cluster("c")
-            .services(name)
-            .send()
-            .await
-            .expect("describe services")
-            .services()
-            .first()
-            .cloned()
-            .expect("service")
     }
 
     /// The service's deployments, newest first.
@@ -153,24 +87,16 @@ impl World {
             .to_owned()
     }
 
-    /// Polls until the newest service deployment of `name` has `status` (at most 20 s).
+    /// Polls until the newest service deployment of `name` has `status`.
     async fn wait_status(&self, name: &str, status: ServiceDeploymentStatus) -> ServiceDeployment {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let newest = self.list(name).await;
-            if let Some(d) = newest.first()
-                && d.status() == Some(&status)
-            {
-                return self
-                    .describe(d.service_deployment_arn().expect("arn"))
-                    .await;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {status:?}: {newest:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let newest = wait_for(
+            &format!("{status:?}"),
+            || self.list(name),
+            |newest| newest.first().and_then(|d| d.status()) == Some(&status),
+        )
+        .await;
+        self.describe(newest[0].service_deployment_arn().expect("arn"))
+            .await
     }
 }
 
@@ -182,11 +108,6 @@ fn target(d: &ServiceDeployment) -> &str {
     d.target_service_revision()
         .and_then(|t| t.arn())
         .unwrap_or("")
-}
-
-/// The AWS error code of a failed call.
-fn code<E: ProvideErrorMetadata>(err: &E) -> String {
-    err.code().unwrap_or("<none>").to_owned()
 }
 
 #[tokio::test]

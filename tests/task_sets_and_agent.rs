@@ -2,68 +2,19 @@
 //! `berth::Server` with the in-memory executor: an EXTERNAL service deployed through task sets,
 //! task scale-in protection, the calls the container agent makes, and ECS Exec.
 
-use aws_sdk_ecs::Client;
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+mod common;
+
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     AttachmentStateChange, AwsVpcConfiguration, ContainerDefinition, ContainerStateChange,
-    DeploymentController, DeploymentControllerType, DesiredStatus, KeyValuePair, ManagedAgentName,
+    DeploymentController, DeploymentControllerType, DesiredStatus, ManagedAgentName,
     ManagedAgentStateChange, NetworkConfiguration, NetworkMode, Scale, ScaleUnit, StabilityStatus,
     Tag, Task, TaskSet, TaskSetField,
 };
-use berth::{Config, Server};
-use std::time::{Duration, Instant};
-
-struct World {
-    server: Server,
-    ecs: Client,
-}
+use common::{World, wait_for};
+use std::time::Duration;
 
 impl World {
-    async fn new() -> World {
-        let server = Server::start(Config::ephemeral()).await.expect("start");
-        let config = aws_sdk_ecs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(server.endpoint_url())
-            .build();
-        let ecs = Client::from_conf(config);
-        ecs.create_cluster()
-            .cluster_name("c")
-            .send()
-            .await
-            .expect("cluster");
-        World { server, ecs }
-    }
-
-    /// Registers `family` with one container `app`; `script` drives the fake executor.
-    async fn task_definition(&self, family: &str, script: &str) -> String {
-        let mut c = ContainerDefinition::builder()
-            .name("app")
-            .image("busybox")
-            .memory(64);
-        if !script.is_empty() {
-            c = c.environment(
-                KeyValuePair::builder()
-                    .name("BERTH_FAKE")
-                    .value(script)
-                    .build(),
-            );
-        }
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .container_definitions(c.build())
-            .send()
-            .await
-            .expect("register")
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .expect("arn")
-            .to_owned()
-    }
-
     /// A service whose deployments an external controller drives through task sets.
     async fn external_service(&self, name: &str, desired: i32) {
         self.ecs
@@ -112,7 +63,7 @@ impl World {
             .expect("task set")
     }
 
-    /// Polls until `cond` holds for the task set (at most 20 s).
+    /// Polls until `cond` holds for the task set.
     async fn wait_set(
         &self,
         service: &str,
@@ -120,74 +71,7 @@ impl World {
         what: &str,
         cond: impl Fn(&TaskSet) -> bool,
     ) -> TaskSet {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = self.describe_set(service, arn).await;
-            if cond(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {s:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn tasks(&self, service: Option<&str>, status: DesiredStatus) -> Vec<Task> {
-        let arns = self
-            .ecs
-            .list_tasks()
-            .cluster("c")
-            .set_service_name(service.map(str::to_owned))
-            .desired_status(status)
-            .send()
-            .await
-            .expect("list tasks")
-            .task_arns()
-            .to_vec();
-        if arns.is_empty() {
-            return Vec::new();
-        }
-        self.ecs
-            .describe_tasks()
-            .cluster("c")
-            .set_tasks(Some(arns))
-            .send()
-            .await
-            .expect("describe tasks")
-            .tasks()
-            .to_vec()
-    }
-
-    async fn task(&self, arn: &str) -> Task {
-        self.ecs
-            .describe_tasks()
-            .cluster("c")
-            .tasks(arn)
-            .send()
-            .await
-            .expect("describe task")
-            .tasks()
-            .first()
-            .cloned()
-            .expect("task")
-    }
-
-    /// Polls until `cond` holds for the task (at most 20 s).
-    async fn wait_task(&self, arn: &str, what: &str, cond: impl Fn(&Task) -> bool) -> Task {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let t = self.task(arn).await;
-            if cond(&t) {
-                return t;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {t:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(what, || self.describe_set(service, arn), cond).await
     }
 
     /// Runs one standalone task and waits until it is RUNNING.
@@ -316,22 +200,8 @@ async fn an_external_service_runs_its_task_set_and_follows_its_scale() {
         .send()
         .await
         .expect("delete service");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let d = w
-            .ecs
-            .describe_services()
-            .cluster("c")
-            .services("web")
-            .send()
-            .await
-            .expect("describe services");
-        if d.services()[0].status() == Some("INACTIVE") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never INACTIVE: {d:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    w.wait_service("web", "INACTIVE", |s| s.status() == Some("INACTIVE"))
+        .await;
     assert!(
         w.tasks(Some("web"), DesiredStatus::Running)
             .await
@@ -573,24 +443,21 @@ async fn task_sets_obey_the_rules_for_creating_describing_and_deleting() {
         deleted.task_set().and_then(|s| s.status()),
         Some("DRAINING")
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let d = w
-            .ecs
-            .describe_task_sets()
-            .cluster("c")
-            .service("ext")
-            .task_sets(&busy_arn)
-            .send()
-            .await
-            .expect("describe");
-        if d.task_sets().is_empty() {
-            assert_eq!(d.failures()[0].reason(), Some("MISSING"));
-            break;
-        }
-        assert!(Instant::now() < deadline, "the deleted set stays: {d:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let d = wait_for(
+        "the deleted set to go",
+        || {
+            w.ecs
+                .describe_task_sets()
+                .cluster("c")
+                .service("ext")
+                .task_sets(&busy_arn)
+                .send()
+        },
+        |d| d.as_ref().is_ok_and(|d| d.task_sets().is_empty()),
+    )
+    .await
+    .expect("describe");
+    assert_eq!(d.failures()[0].reason(), Some("MISSING"));
     assert!(
         w.tasks(Some("ext"), DesiredStatus::Running)
             .await
@@ -666,15 +533,12 @@ async fn protected_tasks_survive_a_scale_in() {
         .send()
         .await
         .expect("create service");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let tasks = loop {
-        let tasks = w.tasks(Some("guarded"), DesiredStatus::Running).await;
-        if tasks.len() == 3 && tasks.iter().all(|t| t.last_status() == Some("RUNNING")) {
-            break tasks;
-        }
-        assert!(Instant::now() < deadline, "service never ran 3 tasks");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let tasks = wait_for(
+        "3 running tasks",
+        || w.tasks(Some("guarded"), DesiredStatus::Running),
+        |tasks| tasks.len() == 3 && tasks.iter().all(|t| t.last_status() == Some("RUNNING")),
+    )
+    .await;
     let arns: Vec<String> = tasks
         .iter()
         .map(|t| t.task_arn().expect("arn").to_owned())

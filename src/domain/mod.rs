@@ -52,6 +52,8 @@ pub struct Region {
     pub container_instances: BTreeMap<String, container_instances::ContainerInstance>,
     /// Every task by ARN; stopped ones stay describable for an hour, as on AWS.
     pub tasks: BTreeMap<String, tasks::Task>,
+    /// The ARNs in `tasks` by service and by container instance (maintained by `tasks`).
+    pub task_index: tasks::TaskIndex,
     /// Services by (cluster name, service name); INACTIVE ones are kept describable.
     pub services: BTreeMap<(String, String), services::Service>,
     /// Service deployments and service revisions: each service's rollout history.
@@ -77,6 +79,7 @@ impl Region {
         Region {
             container_instances: BTreeMap::new(),
             tasks: BTreeMap::new(),
+            task_index: Default::default(),
             services: BTreeMap::new(),
             service_deployments: Default::default(),
             task_sets: BTreeMap::new(),

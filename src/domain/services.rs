@@ -16,13 +16,47 @@ use crate::wire::ecs::{
     SchedulingStrategy, Service as WireService, ServiceEvent, Tag, TaskDefinition, TaskStopCode,
     UpdateServiceRequest,
 };
-use std::collections::VecDeque;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 
 /// ECS keeps the newest 100 events of a service.
 const MAX_EVENTS: usize = 100;
 
 /// How long a deployment's tasks must have been RUNNING before it counts as COMPLETED.
 const STABILITY_SECS: f64 = 1.0;
+
+/// The service throttle logic ("Amazon ECS service throttle logic", ECS developer guide): when
+/// a service's tasks repeatedly fail to reach RUNNING (PENDING straight to STOPPED), the time
+/// between restart attempts grows, up to 27 minutes. ECS documents neither the first delay nor
+/// the growth; berth retries the first attempts at once (a circuit breaker sees its failures
+/// quickly), then waits 5 s, 10 s, 20 s … up to the documented maximum.
+const THROTTLE_FREE_ATTEMPTS: u32 = 2;
+const THROTTLE_FIRST_DELAY_SECS: f64 = 5.0;
+const THROTTLE_MAX_DELAY_SECS: f64 = 27.0 * 60.0;
+
+/// How long to wait before the next launch after `failed_attempts` consecutive launch attempts
+/// whose tasks failed to start.
+fn throttle_delay_secs(failed_attempts: u32) -> f64 {
+    let Some(over) = failed_attempts.checked_sub(THROTTLE_FREE_ATTEMPTS + 1) else {
+        return 0.0;
+    };
+    (THROTTLE_FIRST_DELAY_SECS * 2f64.powi(over.min(20) as i32)).min(THROTTLE_MAX_DELAY_SECS)
+}
+
+/// A service's launch throttle. Only tasks that never reached RUNNING count (AWS: a task whose
+/// command exits right after RUNNING does not throttle); a task reaching RUNNING, or a new
+/// deployment, returns the service to normal at once.
+#[derive(Default)]
+struct Throttle {
+    /// Consecutive launch attempts whose tasks failed to start.
+    failed_attempts: u32,
+    /// When the last failed attempt was counted (epoch seconds): the failures of tasks created
+    /// before then belong to that attempt, not to a new one.
+    counted_at: Option<f64>,
+    /// No task of the service is launched before this (epoch seconds).
+    not_before: f64,
+}
 
 pub struct Deployment {
     pub data: WireDeployment,
@@ -55,7 +89,31 @@ pub struct Service {
     pub last_completed: Option<(String, TaskDefinition)>,
     steady: bool,
     client_token: Option<String>,
+    throttle: Throttle,
+    progress: ProgressSeen,
+    /// Set by a pass that found the service settled with nothing to do: the digest of what
+    /// could give it something to do ([`quiet_digest`]). The tick's full pass skips the service
+    /// while the digest still matches.
+    quiet: Option<u64>,
+    /// An API call changed the service since the scheduler last looked at it.
+    changed_by_api: bool,
 }
+
+/// What `service_deployments::progress` last ran on. It counts every task of the region, so
+/// the scheduler calls it when the service's deployments or status change, and refreshes the
+/// task counts it reports at most once a second.
+#[derive(Default)]
+struct ProgressSeen {
+    /// [`deployments_digest`]; `None` makes the next pass call `progress`.
+    deployments: Option<u64>,
+    /// Which deployment each task that should run belongs to, and whether it runs, hashed.
+    tasks: u64,
+    /// When `progress` last ran (epoch seconds).
+    at: f64,
+}
+
+/// How often, at most, the task counts of a service deployment are refreshed.
+const PROGRESS_REFRESH_SECS: f64 = 1.0;
 
 impl Service {
     pub fn arn(&self) -> &str {
@@ -341,6 +399,10 @@ pub fn create(
         last_completed: None,
         steady: false,
         client_token: req.client_token.clone(),
+        throttle: Throttle::default(),
+        progress: ProgressSeen::default(),
+        quiet: None,
+        changed_by_api: true,
     };
     region.services.insert(key(&cluster, &name), service);
     super::service_deployments::started(region, &cluster, &name);
@@ -353,21 +415,28 @@ pub fn create(
 
 /// A service as DescribeServices shows it: counts from its tasks, deployments, events.
 pub fn describe_one(region: &Region, s: &Service, with_tags: bool) -> WireService {
-    let count = |dep: Option<&str>| {
-        let mut running = 0;
-        let mut pending = 0;
-        for t in region.tasks.values() {
-            let mine = t.cluster == s.cluster
-                && t.service.as_deref() == Some(s.name.as_str())
-                && t.desired_running()
-                && dep.is_none_or(|d| t.deployment_id.as_deref() == Some(d));
-            if mine && t.last_status() == "RUNNING" {
-                running += 1;
-            } else if mine {
-                pending += 1;
+    // (deployment id, running, pending) of the service's tasks that should run.
+    let mut counts: Vec<(Option<&str>, i32, i32)> = Vec::new();
+    for t in tasks::of_service(region, &s.cluster, &s.name).filter(|t| t.desired_running()) {
+        let dep = t.deployment_id.as_deref();
+        let i = match counts.iter().position(|c| c.0 == dep) {
+            Some(i) => i,
+            None => {
+                counts.push((dep, 0, 0));
+                counts.len() - 1
             }
+        };
+        if t.last_status() == "RUNNING" {
+            counts[i].1 += 1;
+        } else {
+            counts[i].2 += 1;
         }
-        (running, pending)
+    }
+    let count = |dep: Option<&str>| {
+        counts
+            .iter()
+            .filter(|c| dep.is_none_or(|d| c.0 == Some(d)))
+            .fold((0, 0), |(r, p), c| (r + c.1, p + c.2))
     };
     let (running, pending) = count(None);
     let mut data = s.data.clone();
@@ -522,6 +591,8 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
         start_deployment(svc, td, None);
     }
     let name = svc.name.clone();
+    svc.progress.deployments = None;
+    svc.changed_by_api = true;
     super::service_deployments::started(region, &cluster, &name);
     let svc = region
         .services
@@ -549,6 +620,10 @@ pub(super) fn start_deployment(svc: &mut Service, td: TaskDefinition, reason: Op
     }
     svc.deployments.insert(0, d);
     svc.steady = false;
+    svc.progress.deployments = None;
+    svc.changed_by_api = true;
+    // AWS: updating a service to a new task definition ends its launch throttle at once.
+    svc.throttle = Throttle::default();
 }
 
 pub fn delete(
@@ -576,6 +651,7 @@ pub fn delete(
         ));
     }
     svc.status = "DRAINING".into();
+    svc.changed_by_api = true;
     svc.desired_count = 0;
     for d in &mut svc.deployments {
         d.data.desired_count = Some(0);
@@ -693,18 +769,95 @@ fn task_ids<'a>(arns: impl Iterator<Item = &'a String>) -> String {
         .join(" ")
 }
 
-/// One pass of the service scheduler over every service of the region.
-pub fn reconcile(region: &mut Region) {
+/// One pass of the service scheduler over every service of the region (the scheduler's tick).
+/// A service a previous pass left settled is skipped while nothing it depends on has changed.
+pub fn reconcile(region: &mut Region, placements: &mut tasks::Placements) {
+    let clusters = cluster_digests(region);
     let keys: Vec<(String, String)> = region.services.keys().cloned().collect();
     for k in keys {
-        reconcile_service(region, &k);
+        let cluster = clusters.get(&k.0).copied().unwrap_or_default();
+        let quiet = region
+            .services
+            .get(&k)
+            .and_then(|s| s.quiet.filter(|_| !s.changed_by_api));
+        if quiet.is_some() && quiet == Some(quiet_digest(region, &k, cluster)) {
+            continue;
+        }
+        reconcile_service(region, &k, cluster, placements);
     }
 }
 
-fn reconcile_service(region: &mut Region, k: &(String, String)) {
-    let Some(svc) = region.services.get(k) else {
+/// A pass over the services API calls changed (created, updated, deleted, rolled back) since
+/// the last pass. Other API calls reach services through their tasks (a stopped task comes
+/// back as an executor report) or wait for the tick (a drained instance, task protection).
+pub fn reconcile_changed(region: &mut Region, placements: &mut tasks::Placements) {
+    let keys: Vec<(String, String)> = region
+        .services
+        .iter()
+        .filter(|(_, s)| s.changed_by_api)
+        .map(|(k, _)| k.clone())
+        .collect();
+    if keys.is_empty() {
+        return;
+    }
+    reconcile_some(region, &keys, placements);
+}
+
+/// A pass over some services only: those whose tasks the executor reported on since the last
+/// pass. Everything else waits for the next full pass (the scheduler's tick).
+pub fn reconcile_some<'a>(
+    region: &mut Region,
+    keys: impl IntoIterator<Item = &'a (String, String)>,
+    placements: &mut tasks::Placements,
+) {
+    let clusters = cluster_digests(region);
+    for k in keys {
+        let cluster = clusters.get(&k.0).copied().unwrap_or_default();
+        reconcile_service(region, k, cluster, placements);
+    }
+}
+
+/// Per cluster, its container instances and their statuses, hashed: registering, draining or
+/// deregistering an instance gives a settled service of the cluster work again (tasks to move,
+/// a DAEMON task to place).
+fn cluster_digests(region: &Region) -> HashMap<String, u64> {
+    let mut hashers: HashMap<&str, DefaultHasher> = HashMap::new();
+    for ci in region.container_instances.values() {
+        let h = hashers.entry(ci.cluster.as_str()).or_default();
+        (ci.arn(), ci.status().as_str()).hash(h);
+    }
+    hashers
+        .into_iter()
+        .map(|(cluster, h)| (cluster.to_owned(), h.finish()))
+        .collect()
+}
+
+/// What could give a settled service something to do, hashed: its tasks (every change to a
+/// task bumps its `version`, ECS's own change counter), its cluster's instances, and what it
+/// asks for (desired count, status, deployments), should anything change those without this
+/// module's API functions.
+fn quiet_digest(region: &Region, k: &(String, String), cluster: u64) -> u64 {
+    let mut h = DefaultHasher::new();
+    cluster.hash(&mut h);
+    if let Some(svc) = region.services.get(k) {
+        (svc.desired_count, deployments_digest(svc)).hash(&mut h);
+    }
+    for t in tasks::of_service(region, &k.0, &k.1) {
+        t.data.version.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn reconcile_service(
+    region: &mut Region,
+    k: &(String, String),
+    cluster_digest: u64,
+    placements: &mut tasks::Placements,
+) {
+    let Some(svc) = region.services.get_mut(k) else {
         return;
     };
+    svc.changed_by_api = false;
     if svc.status == "INACTIVE"
         || svc.controller() != DeploymentControllerType::Ecs
         || svc.deployments.is_empty()
@@ -724,9 +877,15 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
     // 1. Failures: primary tasks that stopped on their own, and unhealthy ones ECS stops.
     let mut failed_now = 0;
     let mut unhealthy = Vec::new();
-    for t in region.tasks.values_mut() {
-        if t.cluster != cluster || t.service.as_deref() != Some(name.as_str()) {
-            continue;
+    // For the throttle: when the newest failed-to-start task was created, and when the newest
+    // primary task that reached RUNNING started.
+    let mut failed_to_start: Option<f64> = None;
+    let mut ran: Option<f64> = None;
+    tasks::each_of_service_mut(region, &cluster, &name, |t| {
+        let primary = t.deployment_id.as_deref() == Some(primary_id.as_str());
+        if primary && t.reached_running {
+            let started = t.data.started_at.map(|s| s.as_secs_f64()).unwrap_or(0.0);
+            ran = Some(ran.map_or(started, |r: f64| r.max(started)));
         }
         if t.desired_running()
             && t.last_status() == "RUNNING"
@@ -737,15 +896,12 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
                 "Task failed container health checks",
             );
             unhealthy.push(t.arn().to_owned());
-            if t.deployment_id.as_deref() == Some(primary_id.as_str()) && !t.failure_counted {
+            if primary && !t.failure_counted {
                 t.failure_counted = true;
                 failed_now += 1;
             }
         }
-        if t.is_stopped()
-            && !t.failure_counted
-            && t.deployment_id.as_deref() == Some(primary_id.as_str())
-        {
+        if t.is_stopped() && !t.failure_counted && primary {
             let self_stopped = !matches!(
                 t.wanted_stop,
                 Some((TaskStopCode::UserInitiated, _))
@@ -754,12 +910,38 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
             t.failure_counted = true;
             if self_stopped {
                 failed_now += 1;
+                if !t.reached_running {
+                    let created = t.data.created_at.map(|c| c.as_secs_f64()).unwrap_or(0.0);
+                    failed_to_start = Some(failed_to_start.map_or(created, |f| f.max(created)));
+                }
             }
         }
-    }
+    });
     let Some(svc) = region.services.get_mut(k) else {
         return;
     };
+    let now = Timestamp::now().as_secs_f64();
+    if let (Some(ran), Some(counted)) = (ran, svc.throttle.counted_at)
+        && ran > counted
+    {
+        // A task started after the last failed attempt: launches work again.
+        svc.throttle = Throttle::default();
+    }
+    if let Some(created) = failed_to_start
+        && svc.throttle.counted_at.is_none_or(|c| created > c)
+    {
+        let t = &mut svc.throttle;
+        t.failed_attempts += 1;
+        t.counted_at = Some(now);
+        let delay = throttle_delay_secs(t.failed_attempts);
+        t.not_before = now + delay;
+        let msg = format!("(service {name}) is unable to consistently start tasks successfully.");
+        if delay > 0.0
+            && svc.events.front().and_then(|e| e.message.as_deref()) != Some(msg.as_str())
+        {
+            svc.event(msg);
+        }
+    }
     if !unhealthy.is_empty() {
         let msg = format!(
             "(service {name}) has stopped {} running tasks: {}.",
@@ -807,6 +989,7 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
                 "(service {name}) rolling back to deployment {good_id}."
             ));
         }
+        svc.progress.deployments = None;
         super::service_deployments::circuit_breaker_tripped(
             &mut region.service_deployments,
             svc,
@@ -824,14 +1007,9 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         .filter(|ci| ci.cluster == cluster && ci.status() == ContainerInstanceStatus::Draining)
         .map(|ci| ci.arn().to_owned())
         .collect();
-    let live: Vec<&tasks::Task> = region
-        .tasks
-        .values()
-        .filter(|t| {
-            t.cluster == cluster
-                && t.service.as_deref() == Some(name.as_str())
-                && t.desired_running()
-        })
+    let throttled = svc.throttle.not_before > now;
+    let live: Vec<&tasks::Task> = tasks::of_service(region, &cluster, &name)
+        .filter(|t| t.desired_running())
         .collect();
     let on_draining = |t: &tasks::Task| {
         t.container_instance
@@ -896,7 +1074,7 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
     // Start: up to the target, within maximumPercent of the desired count.
     let want = (target - good_primary.len() as i32).max(0);
     let room = (max_total.max(target.min(1)) - total).max(0);
-    let start = if primary_failed && !draining {
+    let start = if (primary_failed && !draining) || throttled {
         0
     } else {
         want.min(room)
@@ -930,6 +1108,7 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         });
         (started, unplaced) = start_tasks(
             region,
+            placements,
             k,
             &td,
             &launch,
@@ -950,14 +1129,8 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
     }
 
     // 5. Events, deployment bookkeeping, steady state.
-    let live_after: Vec<&tasks::Task> = region
-        .tasks
-        .values()
-        .filter(|t| {
-            t.cluster == cluster
-                && t.service.as_deref() == Some(name.as_str())
-                && t.desired_running()
-        })
+    let live_after: Vec<&tasks::Task> = tasks::of_service(region, &cluster, &name)
+        .filter(|t| t.desired_running())
         .collect();
     let old_left = live_after
         .iter()
@@ -965,7 +1138,6 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         .count();
     // A deployment completes once its tasks have stayed up a while, not at the first instant
     // they all run: a crash-looping revision must not look COMPLETED between two crashes.
-    let now = Timestamp::now().as_secs_f64();
     let settled = |t: &tasks::Task| {
         t.data
             .started_at
@@ -980,10 +1152,15 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         })
         .count() as i32;
     let any_pending = live_after.iter().any(|t| t.last_status() != "RUNNING");
-    let all_stopped = live_after.is_empty()
-        && !region.tasks.values().any(|t| {
-            t.cluster == cluster && t.service.as_deref() == Some(name.as_str()) && !t.is_stopped()
-        });
+    let task_states = {
+        let mut h = DefaultHasher::new();
+        for t in &live_after {
+            (t.deployment_id.as_deref(), t.last_status() == "RUNNING").hash(&mut h);
+        }
+        h.finish()
+    };
+    let all_stopped =
+        live_after.is_empty() && tasks::of_service(region, &cluster, &name).all(|t| t.is_stopped());
     let Some(svc) = region.services.get_mut(k) else {
         return;
     };
@@ -1033,7 +1210,55 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
         svc.status = "INACTIVE".into();
         svc.deployments.clear();
     }
-    super::service_deployments::progress(region, &cluster, &name);
+    let deployments = deployments_digest(svc);
+    let p = &mut svc.progress;
+    let call_progress = p.deployments != Some(deployments)
+        || (p.tasks != task_states && now - p.at >= PROGRESS_REFRESH_SECS);
+    if call_progress {
+        *p = ProgressSeen {
+            deployments: Some(deployments),
+            tasks: task_states,
+            at: now,
+        };
+    }
+    let progress_current = p.tasks == task_states;
+    let settles = started.is_empty()
+        && to_stop.is_empty()
+        && unhealthy.is_empty()
+        && failed_now == 0
+        && complete
+        && svc.steady
+        && svc.status == "ACTIVE"
+        && svc.deployments.len() == 1
+        && svc.throttle.failed_attempts == 0
+        && progress_current;
+    if call_progress {
+        super::service_deployments::progress(region, &cluster, &name);
+    }
+    let quiet = settles.then(|| quiet_digest(region, k, cluster_digest));
+    if let Some(svc) = region.services.get_mut(k) {
+        svc.quiet = quiet;
+    }
+}
+
+/// What `service_deployments::progress` reads of a service besides its tasks, hashed: its
+/// status and its deployments. The service deployment history changes otherwise only through
+/// `started`, `circuit_breaker_tripped` and a rollback's `start_deployment`, and all of them
+/// clear `progress.deployments`.
+fn deployments_digest(svc: &Service) -> u64 {
+    let mut h = DefaultHasher::new();
+    svc.status.hash(&mut h);
+    for d in &svc.deployments {
+        (
+            d.id(),
+            d.data.desired_count,
+            d.rollout(),
+            d.data.failed_tasks,
+            d.data.status.as_deref(),
+        )
+            .hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Places and creates `count` tasks of service `k` for deployment (or task set) `deployment`,
@@ -1044,6 +1269,7 @@ fn reconcile_service(region: &mut Region, k: &(String, String)) {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn start_tasks(
     region: &mut Region,
+    placements: &mut tasks::Placements,
     k: &(String, String),
     td: &TaskDefinition,
     launch: &Launch,
@@ -1071,10 +1297,15 @@ pub(super) fn start_tasks(
     };
     let exec = svc.data.enable_execute_command.unwrap_or(false);
     let mut unplaced = None;
-    let placements = match on_instances {
-        Some(arns) => arns.into_iter().map(|arn| Ok(Some(arn))).collect(),
+    let chosen = match on_instances {
+        Some(arns) => {
+            // Placed without the pass's candidates, which no longer account for everything.
+            placements.forget(&cluster);
+            arns.into_iter().map(|arn| Ok(Some(arn))).collect()
+        }
         None => match tasks::place(
             region,
+            Some(placements),
             &cluster,
             td,
             None,
@@ -1092,7 +1323,7 @@ pub(super) fn start_tasks(
         },
     };
     let mut started = Vec::new();
-    for p in placements {
+    for p in chosen {
         match p {
             Ok(instance) => started.push(tasks::create(
                 region,
@@ -1125,18 +1356,33 @@ fn daemon_targets(
     deployment: &str,
     _td: &TaskDefinition,
 ) -> Vec<String> {
+    let busy: HashSet<&str> = tasks::of_service(region, cluster, service)
+        .filter(|t| t.deployment_id.as_deref() == Some(deployment) && t.desired_running())
+        .filter_map(|t| t.container_instance.as_deref())
+        .collect();
     region
         .container_instances
         .values()
         .filter(|ci| ci.cluster == cluster && ci.status() == ContainerInstanceStatus::Active)
-        .filter(|ci| {
-            !region.tasks.values().any(|t| {
-                t.container_instance.as_deref() == Some(ci.arn())
-                    && t.service.as_deref() == Some(service)
-                    && t.deployment_id.as_deref() == Some(deployment)
-                    && t.desired_running()
-            })
-        })
+        .filter(|ci| !busy.contains(ci.arn()))
         .map(|ci| ci.arn().to_owned())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_launch_throttle_grows_to_the_documented_maximum() {
+        let delays: Vec<f64> = (0..=16).map(throttle_delay_secs).collect();
+        // The first failed attempts are retried at once.
+        assert_eq!(&delays[..=THROTTLE_FREE_ATTEMPTS as usize], &[0.0; 3]);
+        assert_eq!(delays[3], THROTTLE_FIRST_DELAY_SECS);
+        assert!(delays.windows(2).all(|w| w[0] <= w[1]), "{delays:?}");
+        assert_eq!(delays[4], 2.0 * THROTTLE_FIRST_DELAY_SECS);
+        // AWS: "up to a maximum of 27 minutes".
+        assert_eq!(delays[16], 27.0 * 60.0);
+        assert_eq!(throttle_delay_secs(u32::MAX), 27.0 * 60.0);
+    }
 }

@@ -60,6 +60,11 @@ impl TaskSet {
             && t.service.as_deref() == Some(self.service.as_str())
             && t.deployment_id.as_deref() == Some(self.id())
     }
+
+    /// The set's tasks, stopped ones included: its service's tasks, from the index.
+    fn tasks<'a>(&'a self, region: &'a Region) -> impl Iterator<Item = &'a tasks::Task> {
+        tasks::of_service(region, &self.cluster, &self.service).filter(|t| self.owns(t))
+    }
 }
 
 fn service_not_found() -> ApiError {
@@ -189,7 +194,7 @@ fn computed_desired(region: &Region, set: &TaskSet) -> i32 {
 /// A task set as DescribeTaskSets shows it: counts from its tasks.
 pub fn describe_one(region: &Region, set: &TaskSet, with_tags: bool) -> WireTaskSet {
     let (mut running, mut pending) = (0, 0);
-    for t in region.tasks.values().filter(|t| set.owns(t)) {
+    for t in set.tasks(region) {
         if !t.desired_running() {
             continue;
         }
@@ -464,17 +469,17 @@ pub fn tags_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut Vec<Tag>
 
 /// One pass over every task set of the region: start what is missing, stop what is surplus,
 /// replace failed tasks and tasks on DRAINING instances, record stability, and finish deletes.
-pub fn reconcile(region: &mut Region) {
+pub fn reconcile(region: &mut Region, placements: &mut tasks::Placements) {
     let arns: Vec<String> = region.task_sets.keys().cloned().collect();
     for arn in &arns {
-        reconcile_set(region, arn);
+        reconcile_set(region, arn, placements);
     }
     // A deleted set goes away once its tasks have stopped.
     let finished: Vec<String> = region
         .task_sets
         .values()
         .filter(|s| s.status() == "DRAINING")
-        .filter(|s| !region.tasks.values().any(|t| s.owns(t) && !t.is_stopped()))
+        .filter(|s| s.tasks(region).all(|t| t.is_stopped()))
         .map(|s| s.arn().to_owned())
         .collect();
     for arn in finished {
@@ -490,13 +495,7 @@ fn finish_deleted_services(region: &mut Region) {
         .services
         .iter()
         .filter(|(_, s)| s.status == "DRAINING" && controller(s) != DeploymentControllerType::Ecs)
-        .filter(|(_, s)| {
-            !region.tasks.values().any(|t| {
-                t.cluster == s.cluster
-                    && t.service.as_deref() == Some(s.name.as_str())
-                    && !t.is_stopped()
-            })
-        })
+        .filter(|(_, s)| tasks::of_service(region, &s.cluster, &s.name).all(|t| t.is_stopped()))
         .map(|(k, _)| k.clone())
         .collect();
     for k in done {
@@ -525,7 +524,7 @@ fn task_ids(arns: &[String]) -> String {
         .join(" ")
 }
 
-fn reconcile_set(region: &mut Region, arn: &str) {
+fn reconcile_set(region: &mut Region, arn: &str, placements: &mut tasks::Placements) {
     let Some(set) = region.task_sets.get(arn) else {
         return;
     };
@@ -554,11 +553,7 @@ fn reconcile_set(region: &mut Region, arn: &str) {
     let unhealthy = |t: &tasks::Task| {
         t.last_status() == "RUNNING" && t.data.health_status == Some(HealthStatus::Unhealthy)
     };
-    let live: Vec<&tasks::Task> = region
-        .tasks
-        .values()
-        .filter(|t| set.owns(t) && t.desired_running())
-        .collect();
+    let live: Vec<&tasks::Task> = set.tasks(region).filter(|t| t.desired_running()).collect();
     let mut good: Vec<&tasks::Task> = live
         .iter()
         .copied()
@@ -602,6 +597,7 @@ fn reconcile_set(region: &mut Region, arn: &str) {
         let key = (cluster.clone(), service.clone());
         (started, unplaced) = super::services::start_tasks(
             region,
+            placements,
             &key,
             &td,
             &launch,
@@ -632,11 +628,7 @@ fn reconcile_set(region: &mut Region, arn: &str) {
     let Some(set) = region.task_sets.get(arn) else {
         return;
     };
-    let mine: Vec<&tasks::Task> = region
-        .tasks
-        .values()
-        .filter(|t| set.owns(t) && !t.is_stopped())
-        .collect();
+    let mine: Vec<&tasks::Task> = set.tasks(region).filter(|t| !t.is_stopped()).collect();
     let running = mine.iter().filter(|t| t.is_healthy_running()).count() as i32;
     let steady = running == target
         && mine

@@ -14,10 +14,138 @@ use crate::wire::ecs::{
     NetworkInterface, NetworkMode, PlacementConstraint, PlacementStrategy, PropagateTags, Tag,
     Task as WireTask, TaskDefinition, TaskDefinitionStatus, TaskOverride, TaskStopCode,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How long a STOPPED task stays describable (AWS: at least an hour).
 pub const STOPPED_RETENTION_SECS: f64 = 3600.0;
+
+/// Task ARNs by the service that started them and by the container instance they run on, in
+/// ARN order like `Region::tasks`. The service scheduler, DescribeServices, ListTasks and
+/// placement read a service's or an instance's tasks here rather than walking every task of
+/// the region, so a scheduler pass costs what the services hold, not services × tasks.
+/// [`create`] adds, the retention sweep in [`executor_actions`] removes, and that sweep
+/// rebuilds the index should it ever disagree with `Region::tasks` (a task inserted or
+/// removed some other way).
+#[derive(Default)]
+pub struct TaskIndex {
+    /// Cluster name → service name → task ARNs.
+    by_service: HashMap<String, HashMap<String, BTreeSet<String>>>,
+    /// Container instance ARN → task ARNs.
+    by_instance: HashMap<String, BTreeSet<String>>,
+    /// How many tasks each map holds.
+    service_len: usize,
+    instance_len: usize,
+}
+
+impl TaskIndex {
+    fn insert(&mut self, t: &Task, arn: &str) {
+        if let Some(service) = &t.service {
+            let added = self
+                .by_service
+                .entry(t.cluster.clone())
+                .or_default()
+                .entry(service.clone())
+                .or_default()
+                .insert(arn.to_owned());
+            self.service_len += usize::from(added);
+        }
+        if let Some(instance) = &t.container_instance {
+            let added = self
+                .by_instance
+                .entry(instance.clone())
+                .or_default()
+                .insert(arn.to_owned());
+            self.instance_len += usize::from(added);
+        }
+    }
+
+    fn remove(&mut self, t: &Task, arn: &str) {
+        if let Some(service) = &t.service
+            && let Some(services) = self.by_service.get_mut(&t.cluster)
+            && let Some(arns) = services.get_mut(service)
+        {
+            self.service_len -= usize::from(arns.remove(arn));
+            if arns.is_empty() {
+                services.remove(service);
+                if services.is_empty() {
+                    self.by_service.remove(&t.cluster);
+                }
+            }
+        }
+        if let Some(instance) = &t.container_instance
+            && let Some(arns) = self.by_instance.get_mut(instance)
+        {
+            self.instance_len -= usize::from(arns.remove(arn));
+            if arns.is_empty() {
+                self.by_instance.remove(instance);
+            }
+        }
+    }
+
+    fn rebuild(&mut self, tasks: &BTreeMap<String, Task>) {
+        *self = TaskIndex::default();
+        for (arn, t) in tasks {
+            self.insert(t, arn);
+        }
+    }
+
+    /// The ARNs of service `name` of `cluster`, stopped tasks included.
+    pub fn of_service<'a>(&'a self, cluster: &str, name: &str) -> impl Iterator<Item = &'a String> {
+        self.by_service
+            .get(cluster)
+            .and_then(|services| services.get(name))
+            .into_iter()
+            .flatten()
+    }
+
+    /// The ARNs of the tasks placed on container instance `arn`, stopped tasks included.
+    pub fn of_instance<'a>(&'a self, arn: &str) -> impl Iterator<Item = &'a String> {
+        self.by_instance.get(arn).into_iter().flatten()
+    }
+}
+
+/// The tasks of service `name` of `cluster`, stopped ones included, in ARN order.
+pub fn of_service<'a>(
+    region: &'a Region,
+    cluster: &str,
+    name: &str,
+) -> impl Iterator<Item = &'a Task> {
+    region
+        .task_index
+        .of_service(cluster, name)
+        .filter_map(|arn| region.tasks.get(arn))
+}
+
+/// The tasks placed on container instance `arn`, stopped ones included, in ARN order.
+pub fn of_instance<'a>(region: &'a Region, arn: &str) -> impl Iterator<Item = &'a Task> {
+    region
+        .task_index
+        .of_instance(arn)
+        .filter_map(|arn| region.tasks.get(arn))
+}
+
+/// Runs `f` on every task of service `name` of `cluster` (stopped ones included), mutably.
+pub fn each_of_service_mut(
+    region: &mut Region,
+    cluster: &str,
+    name: &str,
+    mut f: impl FnMut(&mut Task),
+) {
+    let Region {
+        tasks, task_index, ..
+    } = region;
+    for arn in task_index.of_service(cluster, name) {
+        if let Some(t) = tasks.get_mut(arn) {
+            f(t);
+        }
+    }
+}
+
+/// The (cluster, service) whose task `arn` is, for a service task.
+pub fn service_of(region: &Region, arn: &str) -> Option<(String, String)> {
+    let t = region.tasks.get(arn)?;
+    Some((t.cluster.clone(), t.service.clone()?))
+}
 
 pub struct Task {
     pub data: WireTask,
@@ -151,10 +279,8 @@ pub fn demand_of(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> (i64,
 /// A container instance as placement sees it.
 pub fn candidate(region: &Region, ci: &container_instances::ContainerInstance) -> Candidate {
     let arn = ci.arn();
-    let tasks: Vec<&Task> = region
-        .tasks
-        .values()
-        .filter(|t| t.container_instance.as_deref() == Some(arn) && t.holds_resources())
+    let tasks: Vec<&Task> = of_instance(region, arn)
+        .filter(|t| t.holds_resources())
         .collect();
     let used_cpu: i64 = tasks.iter().map(|t| t.cpu).sum();
     let used_mem: i64 = tasks.iter().map(|t| t.memory).sum();
@@ -457,17 +583,36 @@ pub fn create(region: &mut Region, n: NewTask) -> String {
         reached_running: false,
         failure_counted: false,
     };
+    region.task_index.insert(&task, &task_arn);
     region.tasks.insert(task_arn.clone(), task);
     task_arn
 }
 
+/// Placement candidates kept for one scheduler pass, by cluster. Building a candidate reads
+/// every task on its instance; a pass that starts tasks for many services builds each once,
+/// and every placement of the pass takes from the same candidates, which `placement::place`
+/// charges with what it places. Tasks created without placement (DAEMON tasks) make their
+/// cluster's candidates stale: [`Placements::forget`] them.
+#[derive(Default)]
+pub struct Placements {
+    clusters: HashMap<String, Vec<Candidate>>,
+}
+
+impl Placements {
+    pub fn forget(&mut self, cluster: &str) {
+        self.clusters.remove(cluster);
+    }
+}
+
 /// Places `count` tasks on the cluster's instances (EC2) or nowhere (Fargate): for each task
-/// the instance ARN chosen, or the failure ECS reports.
+/// the instance ARN chosen, or the failure ECS reports. The scheduler passes its pass's
+/// `cache`; an API call (RunTask) reads the instances afresh.
 // The placement inputs are ECS's own (definition, overrides, launch, group, strategies,
 // constraints, count); bundling them would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn place(
     region: &mut Region,
+    cache: Option<&mut Placements>,
     cluster: &str,
     td: &TaskDefinition,
     overrides: Option<&TaskOverride>,
@@ -481,9 +626,22 @@ pub fn place(
         return Ok((0..count).map(|_| Ok(None)).collect());
     }
     container_instances::ensure_for_cluster(region, cluster);
-    let mut candidates: Vec<Candidate> = container_instances::of_cluster(region, cluster)
-        .map(|ci| candidate(region, ci))
-        .collect();
+    let build = || -> Vec<Candidate> {
+        container_instances::of_cluster(region, cluster)
+            .map(|ci| candidate(region, ci))
+            .collect()
+    };
+    let mut fresh: Vec<Candidate>;
+    let candidates = match cache {
+        Some(cache) => cache
+            .clusters
+            .entry(cluster.to_owned())
+            .or_insert_with(build),
+        None => {
+            fresh = build();
+            &mut fresh
+        }
+    };
     if candidates.is_empty() {
         return Err(api_err!(
             ecs::InvalidParameterException,
@@ -503,17 +661,10 @@ pub fn place(
         task_definition_arn: td.task_definition_arn.clone().unwrap_or_default(),
     };
     let seed = region.tasks.len() as u64 ^ 0x9e37_79b9_7f4a_7c15;
-    let placed = placement::place(
-        &mut candidates,
-        &demand,
-        strategies,
-        constraints,
-        count,
-        seed,
-    )
-    .map_err(|placement::PlacementError::Invalid(msg)| {
-        api_err!(ecs::InvalidParameterException, "{msg}")
-    })?;
+    let placed = placement::place(candidates, &demand, strategies, constraints, count, seed)
+        .map_err(|placement::PlacementError::Invalid(msg)| {
+            api_err!(ecs::InvalidParameterException, "{msg}")
+        })?;
     let cluster_arn = region.arn(&format!("cluster/{cluster}"));
     Ok(placed
         .into_iter()
@@ -632,6 +783,7 @@ pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Fail
         }
         None => place(
             region,
+            None,
             &cluster,
             &td,
             req.overrides.as_ref(),
@@ -782,9 +934,12 @@ pub fn list(region: &mut Region, q: ListTasks) -> Result<Page<String>, ApiError>
         .service_name
         .as_deref()
         .map(|s| s.rsplit('/').next().unwrap_or(s));
-    let arns: Vec<String> = region
-        .tasks
-        .values()
+    // A service's tasks come from its index, not a walk over every task of the region.
+    let candidates: Box<dyn Iterator<Item = &Task>> = match service {
+        Some(s) => Box::new(of_service(region, &cluster, s)),
+        None => Box::new(region.tasks.values()),
+    };
+    let arns: Vec<String> = candidates
         .filter(|t| t.cluster == cluster)
         .filter(|t| t.desired_running() != want_stopped)
         .filter(|t| instance.is_none() || t.container_instance == instance)
@@ -917,7 +1072,20 @@ pub fn executor_actions(region: &mut Region, now: Timestamp) -> Vec<Action> {
         .keys()
         .map(|c| (c.clone(), region.arn(&format!("cluster/{c}"))))
         .collect();
+    // One walk over the tasks also finds the expired ones and checks the task index.
+    let (mut service_tasks, mut instance_tasks) = (0, 0);
+    let mut expired = Vec::new();
     for task in region.tasks.values_mut() {
+        service_tasks += usize::from(task.service.is_some());
+        instance_tasks += usize::from(task.container_instance.is_some());
+        if task
+            .data
+            .stopped_at
+            .is_some_and(|s| now.as_secs_f64() - s.as_secs_f64() > STOPPED_RETENTION_SECS)
+            && task.is_stopped()
+        {
+            expired.push(task.arn().to_owned());
+        }
         if task.desired_running() && !task.launched {
             task.launched = true;
             actions.push(Action::Start(Box::new(TaskSpec {
@@ -937,12 +1105,18 @@ pub fn executor_actions(region: &mut Region, now: Timestamp) -> Vec<Action> {
             }
         }
     }
-    region.tasks.retain(|_, t| {
-        !(t.is_stopped()
-            && t.data
-                .stopped_at
-                .is_some_and(|s| now.as_secs_f64() - s.as_secs_f64() > STOPPED_RETENTION_SECS))
-    });
+    let index = &region.task_index;
+    if (service_tasks, instance_tasks) != (index.service_len, index.instance_len) {
+        // A task came or went other than through `create` and this sweep: make the index
+        // whole again.
+        tracing::warn!("rebuilding the task index");
+        region.task_index.rebuild(&region.tasks);
+    }
+    for arn in expired {
+        if let Some(t) = region.tasks.remove(&arn) {
+            region.task_index.remove(&t, &arn);
+        }
+    }
     actions
 }
 

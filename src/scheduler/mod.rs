@@ -2,17 +2,46 @@
 //! acts. It wakes when the state changes (`Store::changed`), when the executor reports, and once
 //! a second for time-based work; the lock is held for the decision, never while the executor
 //! is called.
+//!
+//! A pass costs what changed, not services × tasks: a wake-up for executor reports reconciles
+//! the services whose tasks were reported on (reports arriving together are applied under one
+//! lock and decided on in one pass); an API change reconciles the services the API changed
+//! (at most one such pass every [`API_PASS_SPACING`], so a burst of calls makes few passes); the
+//! tick once a second reconciles every service that is not settled, which picks up what neither
+//! covers (capacity freed for another service, a deployment's stability period, a launch
+//! throttle running out, a drained instance). Every pass hands new and stopped tasks to the
+//! executor.
 
-use crate::domain::{Store, services, tasks};
+use crate::domain::{Store, services, task_sets, tasks};
 use crate::executor::{Executor, TaskUpdate};
 use crate::protocol::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// The least time between two passes that API changes ask for.
+const API_PASS_SPACING: Duration = Duration::from_millis(20);
+/// How long the first executor report waits for the others of its burst.
+const REPORT_GATHERING: Duration = Duration::from_millis(2);
 
 pub struct Scheduler {
     store: Store,
     executor: Arc<dyn Executor>,
+}
+
+/// Services whose tasks changed, by region: region → (cluster, service).
+type Touched = BTreeMap<String, BTreeSet<(String, String)>>;
+
+/// Which services a pass reconciles; task sets and the executor's work are always done whole.
+enum Scope {
+    /// Every service that is not settled (the tick).
+    All,
+    /// The services API calls changed.
+    Changed,
+    /// These services, whose tasks the executor reported on.
+    Services(Touched),
 }
 
 impl Scheduler {
@@ -29,60 +58,105 @@ impl Scheduler {
         let changed = self.store.change_signal();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_api_pass = Instant::now();
+        // An API change arrived within API_PASS_SPACING of the last pass for one.
+        let mut api_pass_wanted = false;
         loop {
-            tokio::select! {
+            let api_pass_due = last_api_pass + API_PASS_SPACING;
+            let scope = tokio::select! {
                 u = updates.recv() => match u {
                     Some(u) => {
-                        self.apply(u);
-                        // Take every report already queued before deciding anything.
+                        tokio::time::sleep(REPORT_GATHERING).await;
+                        let mut reports = vec![u];
                         while let Ok(u) = updates.try_recv() {
-                            self.apply(u);
+                            reports.push(u);
                         }
+                        Scope::Services(self.apply(reports))
                     }
                     None => break,
                 },
-                _ = changed.notified() => {}
-                _ = tick.tick() => {}
+                _ = changed.notified() => {
+                    api_pass_wanted = true;
+                    if Instant::now() < api_pass_due {
+                        continue;
+                    }
+                    Scope::Changed
+                }
+                _ = tokio::time::sleep_until(api_pass_due), if api_pass_wanted => Scope::Changed,
+                _ = tick.tick() => Scope::All,
                 _ = stop.changed() => break,
+            };
+            if matches!(scope, Scope::Changed | Scope::All) {
+                api_pass_wanted = false;
+                last_api_pass = Instant::now();
             }
-            self.pass();
+            self.pass(scope);
         }
     }
 
-    fn apply(&self, u: TaskUpdate) {
-        let Some(region) = tasks::region_of(&u.task_arn).map(str::to_owned) else {
-            return;
-        };
-        self.store.region(&region, |r| tasks::apply(r, u));
+    /// Applies executor reports, one lock per region; returns the services whose tasks they
+    /// concern.
+    fn apply(&self, reports: Vec<TaskUpdate>) -> Touched {
+        let mut by_region: BTreeMap<String, Vec<TaskUpdate>> = BTreeMap::new();
+        for u in reports {
+            if let Some(region) = tasks::region_of(&u.task_arn) {
+                by_region.entry(region.to_owned()).or_default().push(u);
+            }
+        }
+        let mut touched = Touched::new();
+        for (region, reports) in by_region {
+            let services: BTreeSet<(String, String)> = self.store.region(&region, |r| {
+                let mut services = BTreeSet::new();
+                for u in reports {
+                    if let Some(k) = tasks::service_of(r, &u.task_arn) {
+                        services.insert(k);
+                    }
+                    tasks::apply(r, u);
+                }
+                services
+            });
+            if !services.is_empty() {
+                touched.insert(region, services);
+            }
+        }
+        touched
     }
 
-    /// One reconcile pass over every region; executor calls happen after the lock is released.
-    pub fn pass(&self) {
+    /// One reconcile pass; executor calls happen after the lock is released.
+    fn pass(&self, mut scope: Scope) {
         let now = Timestamp::now();
         loop {
             let actions = self.store.each_region(|r| {
-                services::reconcile(r);
-                crate::domain::task_sets::reconcile(r);
+                let mut placements = tasks::Placements::default();
+                match &scope {
+                    Scope::All => services::reconcile(r, &mut placements),
+                    Scope::Changed => services::reconcile_changed(r, &mut placements),
+                    Scope::Services(touched) => {
+                        if let Some(keys) = touched.get(&r.name) {
+                            services::reconcile_some(r, keys, &mut placements);
+                        }
+                    }
+                }
+                task_sets::reconcile(r, &mut placements);
                 tasks::executor_actions(r, now)
             });
             if actions.is_empty() {
                 return;
             }
-            let mut applied_locally = false;
+            let mut local = Vec::new();
             for a in actions {
                 match a {
                     tasks::Action::Start(spec) => self.executor.start(*spec),
                     tasks::Action::Stop(arn) => self.executor.stop(&arn),
-                    tasks::Action::Apply(u) => {
-                        self.apply(u);
-                        applied_locally = true;
-                    }
+                    tasks::Action::Apply(u) => local.push(u),
                 }
             }
+            let touched = self.apply(local);
             // A task that stopped without reaching the executor may need a replacement now.
-            if !applied_locally {
+            if touched.is_empty() {
                 return;
             }
+            scope = Scope::Services(touched);
         }
     }
 }

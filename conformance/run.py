@@ -479,6 +479,31 @@ class Setup:
             arn = r and (r.get("service") or {}).get("serviceArn")
             if arn:
                 return {"serviceArn": arn}
+        elif op == "StopServiceDeployment":
+            # An ongoing deployment after a completed one: the new revision's task stays PENDING
+            # on the fake executor (BERTH_FAKE start=600s), so there is something to roll back.
+            if q(lambda: c.create_service(cluster=FIXTURE_CLUSTER, serviceName=name,
+                                          taskDefinition=fx.taskdef, desiredCount=1,
+                                          launchType="EC2")):
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    r = q(lambda: c.list_service_deployments(
+                        cluster=FIXTURE_CLUSTER, service=name, status=["SUCCESSFUL"]))
+                    if r and r.get("serviceDeployments"):
+                        break
+                    time.sleep(0.2)
+                slow = dict(fx.container_definition(),
+                            environment=[{"name": "BERTH_FAKE", "value": "start=600s"}])
+                td = q(lambda: c.register_task_definition(family=name,
+                                                          containerDefinitions=[slow]))
+                if td and q(lambda: c.update_service(
+                        cluster=FIXTURE_CLUSTER, service=name,
+                        taskDefinition=td["taskDefinition"]["taskDefinitionArn"])):
+                    r = q(lambda: c.list_service_deployments(
+                        cluster=FIXTURE_CLUSTER, service=name, status=["IN_PROGRESS"]))
+                    if r and r.get("serviceDeployments"):
+                        return {"serviceDeploymentArn":
+                                r["serviceDeployments"][0]["serviceDeploymentArn"]}
         elif op == "UntagResource":
             arn = params.get("resourceArn")
             keys = params.get("tagKeys") or []

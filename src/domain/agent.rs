@@ -386,7 +386,10 @@ pub fn update_container_agent(
     // The caller sees the update accepted (PENDING); the agent then reports UPDATED with the new
     // version, which is what DescribeContainerInstances shows from then on.
     let Some(ci) = region.container_instances.get_mut(&arn) else {
-        return Err(api_err!(ecs::ServerException, "The container instance vanished."));
+        return Err(api_err!(
+            ecs::ServerException,
+            "The container instance vanished."
+        ));
     };
     let mut answer = ci.data.clone();
     answer.agent_update_status = Some(AgentUpdateStatus::Pending);

@@ -70,6 +70,8 @@ struct Inner {
     ports: Mutex<(BTreeSet<u16>, u16)>,
     /// Serialises the creation of cluster networks.
     networks: tokio::sync::Mutex<()>,
+    /// Images known to be on the engine: a task start then costs no image round trip.
+    images: Mutex<std::collections::HashSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -131,6 +133,7 @@ impl DockerExecutor {
             runners: Mutex::new(HashMap::new()),
             ports: Mutex::new((BTreeSet::new(), *EPHEMERAL_PORTS.start())),
             networks: tokio::sync::Mutex::new(()),
+            images: Mutex::new(Default::default()),
             settings,
         });
         inner.remove_leftovers().await;

@@ -239,7 +239,11 @@ impl Runner {
     async fn ensure_images(&self) -> Result<(), Failure> {
         for c in &self.containers {
             let image = c.def.image.clone().unwrap_or_default();
+            if lock(&self.inner.images).contains(&image) {
+                continue;
+            }
             if self.docker().inspect_image(&image).await.is_ok() {
+                lock(&self.inner.images).insert(image);
                 continue;
             }
             let options = CreateImageOptions {
@@ -474,10 +478,16 @@ impl Runner {
                     body,
                 )
                 .await
-                .map_err(|e| Failure {
-                    code: TaskStopCode::TaskFailedToStart,
-                    reason: format!("CannotCreateContainerError: {}", docker_message(&e)),
-                    container: Some(name.clone()),
+                .map_err(|e| {
+                    // The image may have been removed since berth saw it: look again next time.
+                    if let Some(image) = &def.image {
+                        lock(&self.inner.images).remove(image);
+                    }
+                    Failure {
+                        code: TaskStopCode::TaskFailedToStart,
+                        reason: format!("CannotCreateContainerError: {}", docker_message(&e)),
+                        container: Some(name.clone()),
+                    }
                 })?;
             let c = &mut self.containers[i];
             c.id = Some(created.id);

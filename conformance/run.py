@@ -485,7 +485,7 @@ class Setup:
             if q(lambda: c.create_service(cluster=FIXTURE_CLUSTER, serviceName=name,
                                           taskDefinition=fx.taskdef, desiredCount=1,
                                           launchType="EC2")):
-                deadline = time.monotonic() + 15
+                deadline = time.monotonic() + 30
                 while time.monotonic() < deadline:
                     r = q(lambda: c.list_service_deployments(
                         cluster=FIXTURE_CLUSTER, service=name, status=["SUCCESSFUL"]))

@@ -159,11 +159,8 @@ fn revision_id(deployment_id: &str) -> String {
 /// RUNNING and not-yet-running tasks of each of the service's deployments.
 fn task_counts(region: &Region, svc: &Service) -> HashMap<String, (i32, i32)> {
     let mut counts: HashMap<String, (i32, i32)> = HashMap::new();
-    for t in region.tasks.values() {
-        if t.cluster != svc.cluster
-            || t.service.as_deref() != Some(svc.name.as_str())
-            || !t.desired_running()
-        {
+    for t in super::tasks::of_service(region, &svc.cluster, &svc.name) {
+        if !t.desired_running() {
             continue;
         }
         let Some(d) = &t.deployment_id else { continue };

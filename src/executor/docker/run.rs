@@ -773,7 +773,6 @@ impl Runner {
         if let Some(ep) = &self.inner.endpoints {
             ep.forget(&self.spec.task_arn);
         }
-        lock(&self.inner.runners).remove(&self.spec.task_arn);
     }
 }
 

@@ -181,7 +181,7 @@ pub fn create_body(p: &Plan) -> ContainerCreateBody {
         .flatten()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    labels.extend(labels_for(p, name));
+    labels.extend(self::labels(p.spec, p.owner, name));
 
     let (task_cpu, task_mem) = task_size(p.spec);
     let cpu = o.and_then(|o| o.cpu).or(def.cpu).unwrap_or(0);
@@ -352,10 +352,6 @@ pub fn create_body(p: &Plan) -> ContainerCreateBody {
         host_config: Some(host),
         ..Default::default()
     }
-}
-
-fn labels_for(p: &Plan, container: &str) -> HashMap<String, String> {
-    labels(p.spec, p.owner, container)
 }
 
 /// The awslogs settings of a container: (region, group, stream, create group).

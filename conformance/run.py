@@ -413,6 +413,49 @@ class Setup:
 
     # -- scratch resources for destructive operations (one per request) -------------------------
 
+    def wait_for(self, fn, cond, seconds=30):
+        """Polls fn() every 0.2 s until cond holds for its answer; None after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            r = self.quiet(fn)
+            if r and cond(r):
+                return r
+            time.sleep(0.2)
+        return None
+
+    def paused_deployment(self, name: str) -> dict:
+        c, fx, q = self.c, self.fx, self.quiet
+        if not q(lambda: c.create_service(cluster=FIXTURE_CLUSTER, serviceName=name,
+                                          taskDefinition=fx.taskdef, desiredCount=1,
+                                          launchType="EC2")):
+            return {}
+        self.wait_for(lambda: c.list_service_deployments(
+            cluster=FIXTURE_CLUSTER, service=name, status=["SUCCESSFUL"]),
+            lambda r: r.get("serviceDeployments"))
+        td = q(lambda: c.register_task_definition(family=name,
+                                                  containerDefinitions=[fx.container_definition()]))
+        hook = {"targetType": "PAUSE", "lifecycleStages": ["PRE_SCALE_UP"]}
+        if not td or not q(lambda: c.update_service(
+                cluster=FIXTURE_CLUSTER, service=name,
+                taskDefinition=td["taskDefinition"]["taskDefinitionArn"],
+                deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0,
+                                         "lifecycleHooks": [hook]})):
+            return {}
+        listed = self.wait_for(lambda: c.list_service_deployments(
+            cluster=FIXTURE_CLUSTER, service=name, status=["IN_PROGRESS"]),
+            lambda r: r.get("serviceDeployments"))
+        if not listed:
+            return {}
+        arn = listed["serviceDeployments"][0]["serviceDeploymentArn"]
+
+        def awaiting(r):
+            return [h for d in r.get("serviceDeployments", [])
+                    for h in d.get("lifecycleHookDetails", [])
+                    if h.get("status") == "AWAITING_ACTION"]
+        r = self.wait_for(lambda: c.describe_service_deployments(serviceDeploymentArns=[arn]),
+                          awaiting)
+        return {"serviceDeploymentArn": arn, "hookId": awaiting(r)[0]["hookId"]} if r else {}
+
     def scratch(self, op: str, variant: str, params: dict) -> dict:
         c, fx = self.c, self.fx
         name = f"conf-{op}-{variant}{fx.run}"
@@ -485,13 +528,9 @@ class Setup:
             if q(lambda: c.create_service(cluster=FIXTURE_CLUSTER, serviceName=name,
                                           taskDefinition=fx.taskdef, desiredCount=1,
                                           launchType="EC2")):
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    r = q(lambda: c.list_service_deployments(
-                        cluster=FIXTURE_CLUSTER, service=name, status=["SUCCESSFUL"]))
-                    if r and r.get("serviceDeployments"):
-                        break
-                    time.sleep(0.2)
+                self.wait_for(lambda: c.list_service_deployments(
+                    cluster=FIXTURE_CLUSTER, service=name, status=["SUCCESSFUL"]),
+                    lambda r: r.get("serviceDeployments"))
                 slow = dict(fx.container_definition(),
                             environment=[{"name": "BERTH_FAKE", "value": "start=600s"}])
                 td = q(lambda: c.register_task_definition(family=name,
@@ -504,6 +543,12 @@ class Setup:
                     if r and r.get("serviceDeployments"):
                         return {"serviceDeploymentArn":
                                 r["serviceDeployments"][0]["serviceDeploymentArn"]}
+        elif op == "ContinueServiceDeployment":
+            # A deployment paused at a PAUSE hook before it scales up, after a completed one so
+            # that ROLLBACK has a revision to go back to.
+            arn = self.paused_deployment(name)
+            if arn:
+                return arn
         elif op == "UntagResource":
             arn = params.get("resourceArn")
             keys = params.get("tagKeys") or []
@@ -559,7 +604,7 @@ ESSENTIAL = {
 # Optional members never filled in the full input (a made-up pagination token is no test).
 NEVER_FILL = {"nextToken", "clientToken"}
 
-DESTRUCTIVE_PREFIXES = ("Delete", "Deregister", "Stop", "Untag")
+DESTRUCTIVE_PREFIXES = ("Delete", "Deregister", "Stop", "Untag", "Continue")
 ACCOUNT_SETTING_OPS = {"PutAccountSetting", "PutAccountSettingDefault", "DeleteAccountSetting",
                        "ListAccountSettings"}
 

@@ -308,7 +308,7 @@ async fn an_update_records_a_revision_and_a_successful_service_deployment() {
         .await
         .expect_err("list for a ghost service");
     assert_eq!(code(&err), "ServiceNotFoundException");
-    // No lifecycle hook ever pauses a rolling deployment.
+    // A deployment without lifecycle hooks has none to continue.
     let err = w
         .ecs
         .continue_service_deployment()
@@ -432,6 +432,22 @@ async fn stop_service_deployment_rolls_an_ongoing_deployment_back() {
         .await
         .expect_err("an unknown stop type");
     assert_eq!(code(&err), "InvalidParameterException");
+    let arns = |tasks: Vec<aws_sdk_ecs::types::Task>| {
+        let mut a: Vec<String> = tasks
+            .iter()
+            .filter_map(|t| t.task_arn().map(str::to_owned))
+            .collect();
+        a.sort();
+        a
+    };
+    let v3_tasks = arns(
+        w.tasks(Some("st"), aws_sdk_ecs::types::DesiredStatus::Running)
+            .await
+            .into_iter()
+            .filter(|t| t.task_definition_arn() == Some(v3.as_str()))
+            .collect(),
+    );
+    assert_eq!(v3_tasks.len(), 2);
     let out = w
         .ecs
         .stop_service_deployment()
@@ -442,10 +458,11 @@ async fn stop_service_deployment_rolls_an_ongoing_deployment_back() {
         .expect("stop with rollback");
     assert_eq!(out.service_deployment_arn(), Some(arn.as_str()));
     let listed = w.list("st").await;
+    // The revision rolled back to still runs its tasks, so it is PRIMARY again at once.
     assert!(
         matches!(
             status(&listed[0]),
-            "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS"
+            "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL"
         ),
         "{listed:#?}"
     );
@@ -461,5 +478,12 @@ async fn stop_service_deployment_rolls_an_ongoing_deployment_back() {
     assert_eq!(back_to, target(&done));
     assert_ne!(back_to, rev1);
     assert_eq!(w.service("st").await.task_definition(), Some(v3.as_str()));
+    let kept = wait_for(
+        "the stuck tasks gone",
+        || w.tasks(Some("st"), aws_sdk_ecs::types::DesiredStatus::Running),
+        |t| t.len() == 2,
+    )
+    .await;
+    assert_eq!(arns(kept), v3_tasks, "the rollback kept the running tasks");
     w.server.shutdown().await;
 }

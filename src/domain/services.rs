@@ -73,6 +73,30 @@ impl Deployment {
     }
 }
 
+/// What a service deployment's lifecycle stage lets the scheduler do with the PRIMARY
+/// deployment (`service_deployments` decides; without stages everything is allowed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gate {
+    /// Start tasks of the PRIMARY deployment.
+    pub launch: bool,
+    /// Stop the tasks of older deployments.
+    pub stop_old: bool,
+    /// Start the PRIMARY deployment's tasks beside the older ones, past maximumPercent: the
+    /// blue/green scale-up.
+    pub beside: bool,
+    /// Mark the deployment COMPLETED once it runs.
+    pub complete: bool,
+}
+
+impl Gate {
+    pub const OPEN: Gate = Gate {
+        launch: true,
+        stop_old: true,
+        beside: false,
+        complete: true,
+    };
+}
+
 pub struct Service {
     /// Configuration as the API set it; counts, deployments and events are filled on describe.
     pub data: WireService,
@@ -176,6 +200,7 @@ fn default_config(daemon: bool, given: Option<DeploymentConfiguration>) -> Deplo
 }
 
 fn validate_config(c: &DeploymentConfiguration) -> Result<(), ApiError> {
+    super::service_deployments::validate_lifecycle(c)?;
     let max = c.maximum_percent.unwrap_or(200);
     let min = c.minimum_healthy_percent.unwrap_or(100);
     if !(0..=100).contains(&min) {
@@ -531,6 +556,24 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
         if given.deployment_circuit_breaker.is_some() {
             config.deployment_circuit_breaker = given.deployment_circuit_breaker;
         }
+        if given.strategy.is_some() {
+            config.strategy = given.strategy;
+        }
+        if given.alarms.is_some() {
+            config.alarms = given.alarms;
+        }
+        if given.bake_time_in_minutes.is_some() {
+            config.bake_time_in_minutes = given.bake_time_in_minutes;
+        }
+        if given.lifecycle_hooks.is_some() {
+            config.lifecycle_hooks = given.lifecycle_hooks;
+        }
+        if given.linear_configuration.is_some() {
+            config.linear_configuration = given.linear_configuration;
+        }
+        if given.canary_configuration.is_some() {
+            config.canary_configuration = given.canary_configuration;
+        }
         validate_config(&config)?;
     }
     svc.data.deployment_configuration = Some(config);
@@ -601,6 +644,45 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
     Ok(describe_one(region, svc, false))
 }
 
+/// An older deployment `id` becomes PRIMARY again with the service's desired count and keeps
+/// its tasks (a rollback while they still run); the others become ACTIVE and are drained.
+/// False when the service has no such deployment.
+pub(super) fn promote(svc: &mut Service, id: &str, reason: String) -> bool {
+    let Some(i) = svc.deployments.iter().position(|d| d.id() == id) else {
+        return false;
+    };
+    let mut d = svc.deployments.remove(i);
+    for other in &mut svc.deployments {
+        other.data.status = Some("ACTIVE".into());
+        other.data.desired_count = Some(0);
+        other.data.updated_at = Some(Timestamp::now());
+    }
+    d.data.status = Some("PRIMARY".into());
+    d.data.desired_count = Some(svc.desired_count);
+    d.data.rollout_state = Some(DeploymentRolloutState::InProgress);
+    d.data.rollout_state_reason = Some(reason);
+    d.data.updated_at = Some(Timestamp::now());
+    svc.data.task_definition = d.definition.task_definition_arn.clone();
+    svc.deployments.insert(0, d);
+    touch_service(svc);
+    true
+}
+
+/// The scheduler looks at the service again on its next pass over changed services.
+pub fn touch(region: &mut Region, k: &(String, String)) {
+    if let Some(svc) = region.services.get_mut(k) {
+        touch_service(svc);
+    }
+}
+
+fn touch_service(svc: &mut Service) {
+    svc.steady = false;
+    svc.progress.deployments = None;
+    svc.changed_by_api = true;
+    svc.quiet = None;
+    svc.throttle = Throttle::default();
+}
+
 /// A new PRIMARY deployment; the previous ones become ACTIVE and are drained by `reconcile`.
 pub(super) fn start_deployment(svc: &mut Service, td: TaskDefinition, reason: Option<String>) {
     for d in &mut svc.deployments {
@@ -619,11 +701,8 @@ pub(super) fn start_deployment(svc: &mut Service, td: TaskDefinition, reason: Op
         d.data.rollout_state_reason = Some(r);
     }
     svc.deployments.insert(0, d);
-    svc.steady = false;
-    svc.progress.deployments = None;
-    svc.changed_by_api = true;
     // AWS: updating a service to a new task definition ends its launch throttle at once.
-    svc.throttle = Throttle::default();
+    touch_service(svc);
 }
 
 pub fn delete(
@@ -854,15 +933,31 @@ fn reconcile_service(
     cluster_digest: u64,
     placements: &mut tasks::Placements,
 ) {
+    // A deployment's lifecycle stage that moved on changes what the pass may do: run it again
+    // at once rather than on the next tick (a few times at most; stages only move forward).
+    for _ in 0..3 {
+        if !reconcile_service_once(region, k, cluster_digest, placements) {
+            break;
+        }
+    }
+}
+
+/// One pass over one service; true when its deployment's lifecycle stage moved on.
+fn reconcile_service_once(
+    region: &mut Region,
+    k: &(String, String),
+    cluster_digest: u64,
+    placements: &mut tasks::Placements,
+) -> bool {
     let Some(svc) = region.services.get_mut(k) else {
-        return;
+        return false;
     };
     svc.changed_by_api = false;
     if svc.status == "INACTIVE"
         || svc.controller() != DeploymentControllerType::Ecs
         || svc.deployments.is_empty()
     {
-        return;
+        return false;
     }
     let (cluster, name) = k.clone();
     let config = svc.config();
@@ -918,7 +1013,7 @@ fn reconcile_service(
         }
     });
     let Some(svc) = region.services.get_mut(k) else {
-        return;
+        return false;
     };
     let now = Timestamp::now().as_secs_f64();
     if let (Some(ran), Some(counted)) = (ran, svc.throttle.counted_at)
@@ -1008,6 +1103,12 @@ fn reconcile_service(
         .map(|ci| ci.arn().to_owned())
         .collect();
     let throttled = svc.throttle.not_before > now;
+    // A deleted service drains whatever stage its deployment is at.
+    let gate = if draining {
+        Gate::OPEN
+    } else {
+        super::service_deployments::gate(region, &cluster, &name, &primary_id)
+    };
     let live: Vec<&tasks::Task> = tasks::of_service(region, &cluster, &name)
         .filter(|t| t.desired_running())
         .collect();
@@ -1024,7 +1125,10 @@ fn reconcile_service(
     // Old deployments' tasks and tasks on DRAINING instances are replaced, not just stopped.
     let mut doomed: Vec<(bool, String)> = live
         .iter()
-        .filter(|t| t.deployment_id.as_deref() != Some(primary_id.as_str()) || on_draining(t))
+        .filter(|t| {
+            let old = t.deployment_id.as_deref() != Some(primary_id.as_str());
+            (old && gate.stop_old) || (!old && on_draining(t))
+        })
         // A deployment waits for protected tasks of older ones (task scale-in protection).
         .filter(|t| {
             draining || on_draining(t) || !super::task_protection::is_protected(region, t.arn())
@@ -1073,8 +1177,12 @@ fn reconcile_service(
     }
     // Start: up to the target, within maximumPercent of the desired count.
     let want = (target - good_primary.len() as i32).max(0);
-    let room = (max_total.max(target.min(1)) - total).max(0);
-    let start = if (primary_failed && !draining) || throttled {
+    let room = if gate.beside {
+        want
+    } else {
+        (max_total.max(target.min(1)) - total).max(0)
+    };
+    let start = if (primary_failed && !draining) || throttled || !gate.launch {
         0
     } else {
         want.min(room)
@@ -1152,6 +1260,9 @@ fn reconcile_service(
         })
         .count() as i32;
     let any_pending = live_after.iter().any(|t| t.last_status() != "RUNNING");
+    let primary_pending = live_after.iter().any(|t| {
+        t.deployment_id.as_deref() == Some(primary_id.as_str()) && t.last_status() != "RUNNING"
+    });
     let task_states = {
         let mut h = DefaultHasher::new();
         for t in &live_after {
@@ -1162,7 +1273,7 @@ fn reconcile_service(
     let all_stopped =
         live_after.is_empty() && tasks::of_service(region, &cluster, &name).all(|t| t.is_stopped());
     let Some(svc) = region.services.get_mut(k) else {
-        return;
+        return false;
     };
     if !started.is_empty() {
         svc.event(format!(
@@ -1191,7 +1302,7 @@ fn reconcile_service(
     if old_left == 0 && svc.deployments.len() > 1 {
         svc.deployments.truncate(1);
     }
-    let complete = old_left == 0 && primary_running == target && !any_pending;
+    let complete = gate.complete && old_left == 0 && primary_running == target && !any_pending;
     let d = &mut svc.deployments[0];
     if complete && d.rollout() == Some(&DeploymentRolloutState::InProgress) {
         d.data.rollout_state = Some(DeploymentRolloutState::Completed);
@@ -1232,13 +1343,22 @@ fn reconcile_service(
         && svc.deployments.len() == 1
         && svc.throttle.failed_attempts == 0
         && progress_current;
-    if call_progress {
+    let facts = super::service_deployments::Facts {
+        target,
+        running: primary_running,
+        pending: primary_pending,
+        old_left,
+    };
+    let moved =
+        super::service_deployments::advance_lifecycle(region, &cluster, &name, &primary_id, &facts);
+    if call_progress || moved {
         super::service_deployments::progress(region, &cluster, &name);
     }
-    let quiet = settles.then(|| quiet_digest(region, k, cluster_digest));
+    let quiet = (settles && !moved).then(|| quiet_digest(region, k, cluster_digest));
     if let Some(svc) = region.services.get_mut(k) {
         svc.quiet = quiet;
     }
+    moved
 }
 
 /// What `service_deployments::progress` reads of a service besides its tasks, hashed: its

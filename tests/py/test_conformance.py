@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 RUNNER = REPO / "conformance" / "run.py"
 
 # Operations conformant today (`N/M operations conformant`). Only ever raise it.
-MIN_CONFORMANT = 76
+MIN_CONFORMANT = 77
 
 SUMMARY = re.compile(r"^(\d+)/(\d+) operations conformant$", re.M)
 

@@ -1038,11 +1038,12 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ContinueServiceDeploymentRequest,
     ) -> Result<ContinueServiceDeploymentResponse, ApiError> {
-        let arn = self.region(ctx, |r| {
+        let arn = self.region_changed(ctx, |r| {
             crate::domain::service_deployments::continue_deployment(
                 r,
                 &input.service_deployment_arn,
                 &input.hook_id,
+                input.action,
             )
         })?;
         Ok(ContinueServiceDeploymentResponse {

@@ -13,18 +13,22 @@
 //! so a client can match `DescribeServices` deployments to service deployments (Terraform's AWS
 //! provider does exactly that).
 
+mod lifecycle;
+
+pub use lifecycle::{Facts, validate as validate_lifecycle};
+
 use super::pagination::{Page, paginate};
-use super::services::{self, Service};
+use super::services::{self, Gate, Service};
 use super::{Region, arn, clusters};
 use crate::api_err;
 use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
-    ContainerImage, CreatedAt, DeploymentControllerType, DeploymentRolloutState, Failure, Rollback,
-    Service as WireService, ServiceConnectConfiguration, ServiceCurrentRevisionSummary,
-    ServiceDeployment, ServiceDeploymentAlarms, ServiceDeploymentBrief,
-    ServiceDeploymentCircuitBreaker, ServiceDeploymentRollbackMonitorsStatus as Monitor,
-    ServiceDeploymentStatus as Status, ServiceRevision, ServiceRevisionSummary,
-    StopServiceDeploymentStopType, TaskDefinition,
+    ContainerImage, CreatedAt, DeploymentControllerType, DeploymentLifecycleHookAction,
+    DeploymentRolloutState, Failure, Rollback, Service as WireService, ServiceConnectConfiguration,
+    ServiceCurrentRevisionSummary, ServiceDeployment, ServiceDeploymentAlarms,
+    ServiceDeploymentBrief, ServiceDeploymentCircuitBreaker,
+    ServiceDeploymentRollbackMonitorsStatus as Monitor, ServiceDeploymentStatus as Status,
+    ServiceRevision, ServiceRevisionSummary, StopServiceDeploymentStopType, TaskDefinition,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,6 +65,8 @@ struct Record {
     target: String,
     /// The scheduler's deployment that rolls back to the previous revision, once started.
     rollback: Option<String>,
+    /// Stages and hooks, for a blue/green strategy or a deployment with lifecycle hooks.
+    lifecycle: Option<lifecycle::Lifecycle>,
 }
 
 impl Record {
@@ -133,19 +139,25 @@ fn deployment_id(d: &services::Deployment) -> &str {
     d.data.id.as_deref().unwrap_or("")
 }
 
-/// A service deployment id as ECS makes them: 21 URL-safe characters.
-fn new_service_deployment_id() -> String {
-    let bytes = *uuid::Uuid::new_v4().as_bytes();
-    aws_smithy_types::base64::encode(bytes)
-        .chars()
-        .filter(|c| *c != '=')
-        .map(|c| match c {
-            '+' => '-',
-            '/' => '_',
-            c => c,
-        })
-        .take(21)
-        .collect()
+/// A random id of `len` URL-safe characters, as ECS makes service deployment ids (21) and hook
+/// ids (43).
+fn url_safe_id(len: usize) -> String {
+    let mut out = String::with_capacity(len + 22);
+    while out.len() < len {
+        let bytes = *uuid::Uuid::new_v4().as_bytes();
+        out.extend(
+            aws_smithy_types::base64::encode(bytes)
+                .chars()
+                .filter(|c| *c != '=')
+                .map(|c| match c {
+                    '+' => '-',
+                    '/' => '_',
+                    c => c,
+                }),
+        );
+    }
+    out.truncate(len);
+    out
 }
 
 /// `ecs-svc/1485800978477494678` → `1485800978477494678`, the id of the revision it introduced.
@@ -306,7 +318,7 @@ pub fn started(region: &mut Region, cluster: &str, name: &str) {
             sources.push(arn.clone());
         }
     }
-    let id = new_service_deployment_id();
+    let id = url_safe_id(21);
     let arn = region_arn(&format!("service-deployment/{cluster}/{name}/{id}"));
     // A deployment still under way when a newer one starts never finishes: ECS stops it.
     for r in hist.deployments.iter_mut().filter(|r| !r.is_terminal()) {
@@ -325,8 +337,9 @@ pub fn started(region: &mut Region, cluster: &str, name: &str) {
         .clone()
         .unwrap_or_default();
     let alarms = config.alarms.clone().filter(|a| a.enable);
+    let lifecycle = lifecycle::Lifecycle::for_config(&config, sources.len() > 1);
     let now = Timestamp::now();
-    let data = ServiceDeployment {
+    let mut data = ServiceDeployment {
         service_deployment_arn: Some(arn),
         service_arn: Some(svc.arn().to_owned()),
         cluster_arn: svc.data.cluster_arn.clone(),
@@ -361,11 +374,15 @@ pub fn started(region: &mut Region, cluster: &str, name: &str) {
         deployment_configuration: Some(config),
         ..Default::default()
     };
+    if let Some(l) = &lifecycle {
+        l.write(&mut data);
+    }
     hist.deployments.push(Record {
         seq,
         data,
         target: deployment_id(primary).to_owned(),
         rollback: None,
+        lifecycle,
     });
     history.next_seq += 1;
 }
@@ -775,11 +792,29 @@ pub fn stop(
     ) {
         return Ok(arn_str.to_owned());
     }
+    roll_back(
+        region,
+        arn_str,
+        "Service deployment rollback requested by the user.",
+        "StopServiceDeployment requested a rollback.",
+    )?;
+    Ok(arn_str.to_owned())
+}
+
+/// Rolls the service deployment `arn_str` back to the last revision that completed, as the
+/// circuit breaker's rollback does: ROLLBACK_REQUESTED, then the scheduler takes over. When an
+/// older deployment of that revision still runs (a blue/green deployment keeps it until clean
+/// up), it becomes PRIMARY again and keeps its tasks.
+fn roll_back(
+    region: &mut Region,
+    arn_str: &str,
+    rollback_reason: &str,
+    status_reason: &str,
+) -> Result<(), ApiError> {
     let (cluster, name) = owner(arn_str, "service-deployment")
         .map(|(c, s)| key(c, s))
         .ok_or_else(|| deployment_not_found(arn_str))?;
     let k = key(&cluster, &name);
-    // Back to the last revision that completed, as the circuit breaker's rollback does.
     let previous = region.services.get(&k).and_then(|svc| {
         let (good, _) = svc.last_completed.as_ref()?;
         let hist = region.service_deployments.services.get(&k)?;
@@ -811,54 +846,149 @@ pub fn stop(
                 "The service of {arn_str} is not ACTIVE."
             )
         })?;
-    svc.data.task_definition = definition.task_definition_arn.clone();
-    if network.is_some() {
-        svc.data.network_configuration = network;
+    let hist = region.service_deployments.services.entry(k).or_default();
+    let reason = format!("Service deployment rollback requested: rolling back to {revision_arn}.");
+    let running_old = svc.deployments[1..]
+        .iter()
+        .map(|d| deployment_id(d).to_owned())
+        .find(|id| hist.revision_of.get(id) == Some(&revision_arn));
+    if !running_old.is_some_and(|id| services::promote(svc, &id, reason.clone())) {
+        svc.data.task_definition = definition.task_definition_arn.clone();
+        if network.is_some() {
+            svc.data.network_configuration = network;
+        }
+        services::start_deployment(svc, definition, Some(reason));
     }
-    services::start_deployment(
-        svc,
-        definition,
-        Some(format!(
-            "Service deployment rollback requested: rolling back to {revision_arn}."
-        )),
-    );
     let rollback_id = svc
         .deployments
         .first()
         .map(|d| deployment_id(d).to_owned())
         .unwrap_or_default();
-    let Some(hist) = region.service_deployments.services.get_mut(&k) else {
-        return Ok(arn_str.to_owned());
-    };
     hist.revision_of
         .insert(rollback_id.clone(), revision_arn.clone());
     if let Some(r) = hist.deployments.iter_mut().find(|r| r.arn() == arn_str) {
         r.rollback = Some(rollback_id);
         r.data.rollback = Some(Rollback {
-            reason: Some("Service deployment rollback requested by the user.".into()),
+            reason: Some(rollback_reason.to_owned()),
             started_at: Some(Timestamp::now()),
             service_revision_arn: Some(revision_arn),
         });
-        r.set_status(
-            Status::RollbackRequested,
-            Some("StopServiceDeployment requested a rollback.".into()),
-        );
+        r.set_status(Status::RollbackRequested, Some(status_reason.to_owned()));
     }
-    Ok(arn_str.to_owned())
+    Ok(())
 }
 
-/// ContinueServiceDeployment acts on a deployment paused at a PAUSE lifecycle hook. berth's
-/// rolling deployments run no lifecycle hooks, so no hook is ever awaiting action.
+/// Whether `r` is still rolling the scheduler deployment `primary_id` out through lifecycle
+/// stages (a rollback runs none).
+fn staged(r: &Record, primary_id: &str) -> bool {
+    r.target == primary_id && r.lifecycle.is_some() && !r.is_terminal() && r.rollback.is_none()
+}
+
+/// What the lifecycle stage of the service's PRIMARY deployment `primary_id` lets the scheduler
+/// do; everything, for a deployment without stages.
+pub fn gate(region: &Region, cluster: &str, name: &str, primary_id: &str) -> Gate {
+    region
+        .service_deployments
+        .services
+        .get(&key(cluster, name))
+        .and_then(|h| h.deployments.last())
+        .filter(|r| staged(r, primary_id))
+        .and_then(|r| r.lifecycle.as_ref())
+        .map_or(Gate::OPEN, |l| l.gate())
+}
+
+/// After a scheduler pass: moves the PRIMARY deployment's lifecycle on (stages, hook timeouts).
+/// True when it moved, so the scheduler runs the service again under the new stage.
+pub fn advance_lifecycle(
+    region: &mut Region,
+    cluster: &str,
+    name: &str,
+    primary_id: &str,
+    facts: &Facts,
+) -> bool {
+    let now = Timestamp::now().as_secs_f64();
+    let Some(r) = region
+        .service_deployments
+        .services
+        .get_mut(&key(cluster, name))
+        .and_then(|h| h.deployments.last_mut())
+        .filter(|r| staged(r, primary_id))
+    else {
+        return false;
+    };
+    let Some(l) = &mut r.lifecycle else {
+        return false;
+    };
+    let outcome = l.advance(facts, now);
+    if outcome != lifecycle::Outcome::Unchanged {
+        l.write(&mut r.data);
+        r.data.updated_at = Some(Timestamp::now());
+    }
+    match outcome {
+        lifecycle::Outcome::Unchanged => false,
+        lifecycle::Outcome::Moved => true,
+        lifecycle::Outcome::RollBack(reason) => {
+            let arn = r.arn().to_owned();
+            if let Err(e) = roll_back(region, &arn, &reason, &reason) {
+                tracing::warn!(deployment = %arn, error = %e.message, "lifecycle rollback failed");
+            }
+            true
+        }
+    }
+}
+
+/// ContinueServiceDeployment: CONTINUE (the default) or ROLLBACK on a PAUSE hook that is
+/// AWAITING_ACTION, while the deployment is IN_PROGRESS.
 pub fn continue_deployment(
-    region: &Region,
+    region: &mut Region,
     arn_str: &str,
     hook_id: &str,
+    action: Option<DeploymentLifecycleHookAction>,
 ) -> Result<String, ApiError> {
-    find(&region.service_deployments, arn_str).ok_or_else(|| deployment_not_found(arn_str))?;
-    Err(api_err!(
-        ecs::InvalidParameterException,
-        "The lifecycle hook {hook_id} of service deployment {arn_str} is not awaiting action."
-    ))
+    let action = action.unwrap_or(DeploymentLifecycleHookAction::Continue);
+    if !action.is_known() {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Invalid action {}. Valid values are {}.",
+            action.as_str(),
+            DeploymentLifecycleHookAction::VALUES.join(", ")
+        ));
+    }
+    let (cluster, name) =
+        owner(arn_str, "service-deployment").ok_or_else(|| deployment_not_found(arn_str))?;
+    let k = key(cluster, name);
+    let record = region
+        .service_deployments
+        .services
+        .get_mut(&k)
+        .and_then(|h| h.deployments.iter_mut().find(|r| r.arn() == arn_str))
+        .ok_or_else(|| deployment_not_found(arn_str))?;
+    if record.status() != Status::InProgress {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "The service deployment {arn_str} is {} and not IN_PROGRESS.",
+            record.status().as_str()
+        ));
+    }
+    let Some(l) = &mut record.lifecycle else {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "The lifecycle hook {hook_id} was not found for the service deployment."
+        ));
+    };
+    let rollback = l.act(hook_id, &action)?;
+    l.write(&mut record.data);
+    record.data.updated_at = Some(Timestamp::now());
+    if rollback {
+        roll_back(
+            region,
+            arn_str,
+            &format!("Lifecycle hook {hook_id} requested a rollback."),
+            "ContinueServiceDeployment requested a rollback.",
+        )?;
+    }
+    services::touch(region, &k);
+    Ok(arn_str.to_owned())
 }
 
 #[cfg(test)]
@@ -871,7 +1001,7 @@ mod tests {
             revision_id("ecs-svc/1485800978477494678"),
             "1485800978477494678"
         );
-        let id = new_service_deployment_id();
+        let id = url_safe_id(21);
         assert_eq!(id.len(), 21);
         assert!(
             id.chars()

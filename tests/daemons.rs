@@ -1,5 +1,6 @@
 //! ECS managed daemons and Express Mode services through the official Rust SDK against
-//! `berth::Server`: what is recorded, how it is described, and the errors AWS models.
+//! `berth::Server`: what is recorded, how it is described, and the errors AWS models. An Express
+//! service is an ECS service whose tasks run.
 
 mod common;
 
@@ -10,7 +11,8 @@ use aws_sdk_ecs::types::{
     DaemonTaskDefinitionStatusFilter, ExpressGatewayContainer, ExpressGatewayServiceInclude,
     ExpressGatewayServiceStatusCode, Tag,
 };
-use common::World;
+use aws_sdk_ecs::types::{DeploymentStrategy, DesiredStatus, LaunchType};
+use common::{World, wait_for};
 
 impl World {
     async fn register(&self, family: &str, image: &str) -> String {
@@ -341,6 +343,42 @@ async fn express_gateway_services() {
     );
     assert!(!config.ingress_paths().is_empty());
 
+    // Behind it, an ECS service of the same name and ARN runs one Fargate task of family "web".
+    let svc = w
+        .wait_service("web", "the Express service's task running", |s| {
+            s.running_count() == 1
+        })
+        .await;
+    assert_eq!(svc.service_arn(), Some(arn.as_str()));
+    assert_eq!(svc.launch_type(), Some(&LaunchType::Fargate));
+    assert_eq!(
+        svc.deployment_configuration().and_then(|d| d.strategy()),
+        Some(&DeploymentStrategy::Canary)
+    );
+    let td = svc.task_definition().unwrap().to_owned();
+    assert!(td.ends_with(":task-definition/web:1"), "{td}");
+    assert_eq!(
+        config.service_revision_arn(),
+        svc.current_service_revisions()[0].arn(),
+        "the Express configuration names the ECS service's revision"
+    );
+    let def = w
+        .ecs
+        .describe_task_definition()
+        .task_definition(&td)
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    assert_eq!(def.cpu(), Some("1024"));
+    let main = &def.container_definitions()[0];
+    assert_eq!(main.name(), Some("Main"));
+    assert_eq!(main.image(), Some("nginx"));
+    assert_eq!(main.port_mappings()[0].container_port(), Some(8080));
+    let task = &w.tasks(Some("web"), DesiredStatus::Running).await[0];
+    assert!(!task.attachments().is_empty(), "awsvpc: an ENI per task");
+
     let described = w
         .ecs
         .describe_express_gateway_service()
@@ -367,6 +405,18 @@ async fn express_gateway_services() {
     assert_eq!(target.cpu(), Some("512"));
     assert_eq!(target.memory(), Some("2048"));
     assert_ne!(target.service_revision_arn(), config.service_revision_arn());
+    // The update deploys revision 2 of the task definition.
+    let svc = w
+        .wait_service("web", "revision 2 deployed", |s| {
+            s.task_definition().is_some_and(|t| t.ends_with("web:2"))
+                && s.deployments().len() == 1
+                && s.running_count() == 1
+        })
+        .await;
+    assert_eq!(
+        target.service_revision_arn(),
+        svc.current_service_revisions()[0].arn()
+    );
 
     let deleted = w
         .ecs
@@ -377,9 +427,40 @@ async fn express_gateway_services() {
         .unwrap()
         .service
         .unwrap();
-    assert_eq!(
-        deleted.status().unwrap().status_code(),
-        Some(&ExpressGatewayServiceStatusCode::Inactive)
+    // It drains with its ECS service, then is INACTIVE.
+    assert!(
+        matches!(
+            deleted.status().unwrap().status_code(),
+            Some(
+                ExpressGatewayServiceStatusCode::Draining
+                    | ExpressGatewayServiceStatusCode::Inactive
+            )
+        ),
+        "{deleted:?}"
+    );
+    wait_for(
+        "the Express service INACTIVE",
+        || async {
+            w.ecs
+                .describe_express_gateway_service()
+                .service_arn(&arn)
+                .send()
+                .await
+                .unwrap()
+                .service
+                .unwrap()
+        },
+        |s| {
+            s.status().and_then(|s| s.status_code())
+                == Some(&ExpressGatewayServiceStatusCode::Inactive)
+        },
+    )
+    .await;
+    assert_eq!(w.service("web").await.status(), Some("INACTIVE"));
+    assert!(
+        w.tasks(Some("web"), DesiredStatus::Running)
+            .await
+            .is_empty()
     );
     let err = w
         .ecs
@@ -422,4 +503,49 @@ async fn express_gateway_services() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ClusterNotFoundException"));
+}
+
+#[tokio::test]
+async fn an_express_service_without_a_cluster_creates_the_default_one() {
+    let w = World::new().await;
+    let created = w
+        .ecs
+        .create_express_gateway_service()
+        .execution_role_arn("arn:aws:iam::000000000000:role/exec")
+        .infrastructure_role_arn("arn:aws:iam::000000000000:role/infra")
+        .primary_container(
+            ExpressGatewayContainer::builder()
+                .image("public.ecr.aws/nginx/nginx:latest")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
+    let name = created.service_name().unwrap().to_owned();
+    assert!(name.starts_with("nginx-"), "a name from the image: {name}");
+    assert!(created.cluster().unwrap().ends_with(":cluster/default"));
+    let clusters = w
+        .ecs
+        .describe_clusters()
+        .clusters("default")
+        .send()
+        .await
+        .unwrap();
+    let default = &clusters.clusters()[0];
+    assert_eq!(default.status(), Some("ACTIVE"));
+    assert!(default.capacity_providers().contains(&"FARGATE".to_owned()));
+    let listed = w
+        .ecs
+        .list_services()
+        .cluster("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.service_arns(),
+        [created.service_arn().unwrap().to_owned()]
+    );
 }

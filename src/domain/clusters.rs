@@ -82,6 +82,7 @@ fn not_found() -> ApiError {
     api_err!(ecs::ClusterNotFoundException, "Cluster not found.")
 }
 
+#[derive(Default)]
 pub struct CreateCluster {
     pub name: Option<String>,
     pub settings: Option<Vec<ClusterSetting>>,

@@ -1,19 +1,25 @@
 //! ECS Express Mode ("express gateway") services: an image, an execution role and an
 //! infrastructure role become a service with a public endpoint.
 //!
-//! berth records the Express service and its configurations as ECS describes them. It does not
-//! provision what AWS builds behind one (task definition, ECS service, load balancer, scaling
-//! policy): the service ARN names `service/<cluster>/<name>` like AWS, but DescribeServices does
-//! not list it.
-
-use super::{Region, arn, clusters, tags};
+//! As on AWS, an Express service is an ECS service of the same name and ARN: berth registers a
+//! task definition (family = the service name, one awsvpc Fargate container `Main` with the
+//! port, command, environment, secrets and awslogs configuration given) and creates the service
+//! with a canary deployment and `scalingTarget.minTaskCount` tasks (1 by default), so its tasks
+//! really run. An update registers the next revision and deploys it; a delete deletes the ECS
+//! service. The default cluster is created when none is named and it does not exist. What AWS
+//! builds around the service (load balancer, certificate, security group, scaling policy) is not
+//! provisioned: the ingress endpoint is recorded, not served.
+use super::{Region, arn, clusters, services, tags, task_definitions};
 use crate::api_err;
 use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
-    AccessType, CreateExpressGatewayServiceRequest, ECSExpressGatewayService,
-    ExpressGatewayServiceConfiguration, ExpressGatewayServiceStatus,
-    ExpressGatewayServiceStatusCode, IngressPathSummary, Tag, UpdateExpressGatewayServiceRequest,
-    UpdatedExpressGatewayService,
+    AccessType, AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition,
+    CreateExpressGatewayServiceRequest, CreateServiceRequest, DeploymentConfiguration,
+    DeploymentStrategy, ECSExpressGatewayService, ExpressGatewayServiceConfiguration,
+    ExpressGatewayServiceStatus, ExpressGatewayServiceStatusCode, IngressPathSummary,
+    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping,
+    RegisterTaskDefinitionRequest, RepositoryCredentials, Tag, TransportProtocol,
+    UpdateExpressGatewayServiceRequest, UpdateServiceRequest, UpdatedExpressGatewayService,
 };
 use std::collections::BTreeMap;
 
@@ -22,6 +28,11 @@ const DEFAULT_CPU: &str = "1024";
 const DEFAULT_MEMORY: &str = "2048";
 const DEFAULT_PORT: i32 = 80;
 const DEFAULT_HEALTH_CHECK_PATH: &str = "/ping";
+/// The container of an Express service's task definition.
+const CONTAINER: &str = "Main";
+/// Where tasks go when no subnets are given (AWS: the default VPC's subnets). berth has no VPCs;
+/// the ID only has to be a subnet ID.
+const DEFAULT_SUBNET: &str = "subnet-0000000000000000d";
 
 /// Express services by (cluster name, service name).
 #[derive(Default)]
@@ -44,14 +55,14 @@ pub struct ExpressService {
 }
 
 impl ExpressService {
-    fn to_wire(&self, cluster_arn: String, with_tags: bool) -> ECSExpressGatewayService {
+    fn to_wire(&self, region: &Region, with_tags: bool) -> ECSExpressGatewayService {
         ECSExpressGatewayService {
-            cluster: Some(cluster_arn),
+            cluster: Some(region.arn(&format!("cluster/{}", self.cluster))),
             service_name: Some(self.name.clone()),
             service_arn: Some(self.arn.clone()),
             infrastructure_role_arn: Some(self.infrastructure_role_arn.clone()),
             status: Some(ExpressGatewayServiceStatus {
-                status_code: Some(self.status.clone()),
+                status_code: Some(status_of(region, self)),
                 status_reason: None,
             }),
             current_deployment: Some(self.current_deployment.clone()),
@@ -129,13 +140,127 @@ fn validate_sizes(cpu: Option<&str>, memory: Option<&str>) -> Result<(), ApiErro
     Ok(())
 }
 
+/// The task definition an Express configuration runs: one awsvpc Fargate container.
+fn task_definition(
+    name: &str,
+    c: &ExpressGatewayServiceConfiguration,
+) -> RegisterTaskDefinitionRequest {
+    let container = c.primary_container.clone().unwrap_or_default();
+    let logs = container
+        .aws_logs_configuration
+        .as_ref()
+        .map(|l| LogConfiguration {
+            log_driver: LogDriver::Awslogs,
+            options: Some(
+                [
+                    ("awslogs-group", l.log_group.as_str()),
+                    ("awslogs-stream-prefix", l.log_stream_prefix.as_str()),
+                    ("awslogs-create-group", "true"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ),
+            secret_options: None,
+        });
+    RegisterTaskDefinitionRequest {
+        family: name.to_owned(),
+        network_mode: Some(NetworkMode::Awsvpc),
+        requires_compatibilities: Some(vec![Compatibility::Fargate]),
+        cpu: c.cpu.clone(),
+        memory: c.memory.clone(),
+        execution_role_arn: c.execution_role_arn.clone(),
+        task_role_arn: c.task_role_arn.clone(),
+        container_definitions: vec![ContainerDefinition {
+            name: Some(CONTAINER.into()),
+            image: Some(container.image),
+            essential: Some(true),
+            port_mappings: Some(vec![PortMapping {
+                container_port: container.container_port,
+                protocol: Some(TransportProtocol::Tcp),
+                ..Default::default()
+            }]),
+            command: container.command,
+            environment: container.environment,
+            secrets: container.secrets,
+            repository_credentials: container.repository_credentials.and_then(|r| {
+                r.credentials_parameter.map(|p| RepositoryCredentials {
+                    credentials_parameter: p,
+                })
+            }),
+            log_configuration: logs,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The tasks' network: the subnets and security groups given, else the default subnet.
+fn network(c: &ExpressGatewayServiceConfiguration) -> NetworkConfiguration {
+    let given = c.network_configuration.clone().unwrap_or_default();
+    let subnets = given
+        .subnets
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| vec![DEFAULT_SUBNET.into()]);
+    NetworkConfiguration {
+        awsvpc_configuration: Some(AwsVpcConfiguration {
+            subnets,
+            security_groups: given.security_groups,
+            assign_public_ip: Some(AssignPublicIp::Enabled),
+        }),
+    }
+}
+
+/// Tasks to run: the scaling target's minimum, 1 without one.
+fn desired_count(c: &ExpressGatewayServiceConfiguration) -> i32 {
+    c.scaling_target
+        .as_ref()
+        .and_then(|t| t.min_task_count)
+        .unwrap_or(1)
+        .max(0)
+}
+
+/// The revision the ECS service's PRIMARY deployment runs and its current service deployment,
+/// as DescribeServices has them: an Express service reports its ECS service's.
+fn current(region: &Region, cluster: &str, name: &str) -> (Option<String>, Option<String>) {
+    let Some(svc) = region.services.get(&(cluster.to_owned(), name.to_owned())) else {
+        return (None, None);
+    };
+    let data = services::describe_one(region, svc, false);
+    let revision = data
+        .current_service_revisions
+        .iter()
+        .flatten()
+        .next()
+        .and_then(|r| r.arn.clone());
+    (revision, data.current_service_deployment)
+}
+
+/// The Express service's status follows its ECS service (DRAINING while tasks stop).
+fn status_of(region: &Region, s: &ExpressService) -> ExpressGatewayServiceStatusCode {
+    match region
+        .services
+        .get(&(s.cluster.clone(), s.name.clone()))
+        .map(|svc| svc.status.as_str())
+    {
+        Some("DRAINING") => ExpressGatewayServiceStatusCode::Draining,
+        Some("ACTIVE") | None => s.status.clone(),
+        Some(_) => ExpressGatewayServiceStatusCode::Inactive,
+    }
+}
+
 pub fn create(
     region: &mut Region,
     req: CreateExpressGatewayServiceRequest,
 ) -> Result<ECSExpressGatewayService, ApiError> {
-    let cluster = clusters::active(region, req.cluster.as_deref())?
-        .name
-        .clone();
+    // AWS creates the default cluster for an Express service that names none.
+    let (cluster, create_default) = match clusters::active(region, req.cluster.as_deref()) {
+        Ok(c) => (c.name.clone(), false),
+        Err(_) if req.cluster.is_none() && !region.clusters.contains_key("default") => {
+            ("default".to_owned(), true)
+        }
+        Err(e) => return Err(e),
+    };
     if req.primary_container.image.is_empty() {
         return Err(invalid("primaryContainer.image must not be empty."));
     }
@@ -209,9 +334,45 @@ pub fn create(
         }]),
         created_at: Some(now),
     };
+    if create_default {
+        clusters::create(
+            region,
+            clusters::CreateCluster {
+                name: Some(cluster.clone()),
+                capacity_providers: Some(vec!["FARGATE".into(), "FARGATE_SPOT".into()]),
+                ..Default::default()
+            },
+        )?;
+    }
+    let (td, _) = task_definitions::register(region, task_definition(&name, &configuration))?;
+    let td_arn = td.task_definition_arn.unwrap_or_default();
+    let service_req = CreateServiceRequest {
+        cluster: Some(cluster.clone()),
+        service_name: name.clone(),
+        task_definition: Some(td_arn.clone()),
+        desired_count: Some(desired_count(&configuration)),
+        launch_type: Some(crate::wire::ecs::LaunchType::Fargate),
+        network_configuration: Some(network(&configuration)),
+        // AWS: "a service with canary deployment and auto scaling".
+        deployment_configuration: Some(DeploymentConfiguration {
+            strategy: Some(DeploymentStrategy::Canary),
+            ..Default::default()
+        }),
+        tags: (!tags.is_empty()).then(|| tags.clone()),
+        ..Default::default()
+    };
+    let principal = region.root_principal();
+    if let Err(e) = services::create(region, service_req, &principal) {
+        // Nothing half made: the revision just registered goes again.
+        let _ = task_definitions::deregister(region, &td_arn);
+        return Err(e);
+    }
+    let (revision, deployment) = current(region, &cluster, &name);
+    let mut configuration = configuration;
+    configuration.service_revision_arn = revision.or(configuration.service_revision_arn);
     let service = ExpressService {
         arn: region.arn(&format!("service/{cluster}/{name}")),
-        current_deployment: deployment_arn(region, &cluster, &name),
+        current_deployment: deployment.unwrap_or_else(|| deployment_arn(region, &cluster, &name)),
         cluster: cluster.clone(),
         name,
         infrastructure_role_arn: req.infrastructure_role_arn,
@@ -221,7 +382,7 @@ pub fn create(
         configuration,
         tags,
     };
-    let out = service.to_wire(region.arn(&format!("cluster/{cluster}")), true);
+    let out = service.to_wire(region, true);
     region.express_gateway.services.insert(key, service);
     Ok(out)
 }
@@ -269,7 +430,7 @@ pub fn describe(
     with_tags: bool,
 ) -> Result<ECSExpressGatewayService, ApiError> {
     let s = find(region, id, resource_not_found)?;
-    Ok(s.to_wire(region.arn(&format!("cluster/{}", s.cluster)), with_tags))
+    Ok(s.to_wire(region, with_tags))
 }
 
 pub fn update(
@@ -299,6 +460,7 @@ pub fn update(
     if let Some(v) = req.network_configuration {
         c.network_configuration = Some(v);
     }
+    let scaled = req.scaling_target.is_some();
     if let Some(v) = req.scaling_target {
         c.scaling_target = Some(v);
     }
@@ -306,10 +468,36 @@ pub fn update(
         v.container_port.get_or_insert(DEFAULT_PORT);
         c.primary_container = Some(v);
     }
+    let (td, _) = task_definitions::register(region, task_definition(&key.1, &c))?;
+    let mut desired = None;
+    if scaled && let Some(svc) = region.services.get(&key) {
+        // The scaling target bounds the task count; within it the count stays.
+        let t = c.scaling_target.clone().unwrap_or_default();
+        let mut n = svc.desired_count.max(desired_count(&c));
+        if let Some(max) = t.max_task_count {
+            n = n.min(max);
+        }
+        desired = Some(n);
+    }
+    let update_req = UpdateServiceRequest {
+        cluster: Some(key.0.clone()),
+        service: key.1.clone(),
+        task_definition: td.task_definition_arn.clone(),
+        desired_count: desired,
+        network_configuration: Some(network(&c)),
+        ..Default::default()
+    };
+    if let Err(e) = services::update(region, update_req) {
+        if let Some(arn) = &td.task_definition_arn {
+            let _ = task_definitions::deregister(region, arn);
+        }
+        return Err(e);
+    }
     let now = Timestamp::now();
-    c.service_revision_arn = Some(revision_arn(region, &key.0, &key.1));
+    let (revision, deployment) = current(region, &key.0, &key.1);
+    c.service_revision_arn = revision.or_else(|| Some(revision_arn(region, &key.0, &key.1)));
     c.created_at = Some(now);
-    let deployment = deployment_arn(region, &key.0, &key.1);
+    let deployment = deployment.unwrap_or_else(|| deployment_arn(region, &key.0, &key.1));
     let cluster_arn = region.arn(&format!("cluster/{}", key.0));
     let s = region
         .express_gateway
@@ -337,14 +525,21 @@ pub fn delete(region: &mut Region, id: &str) -> Result<ECSExpressGatewayService,
     let s = find(region, id, service_not_found)?;
     not_active(s)?;
     let key = (s.cluster.clone(), s.name.clone());
-    let cluster_arn = region.arn(&format!("cluster/{}", key.0));
+    // The ECS service drains (DRAINING), then goes INACTIVE; the Express service follows it.
+    if region
+        .services
+        .get(&key)
+        .is_some_and(|svc| svc.status == "ACTIVE")
+    {
+        services::delete(region, Some(&key.0), &key.1, true)?;
+    }
     let s = region
         .express_gateway
         .services
         .get_mut(&key)
         .ok_or_else(service_not_found)?;
-    // AWS drains the service and then marks it INACTIVE; nothing runs here, so it is at once.
     s.status = ExpressGatewayServiceStatusCode::Inactive;
     s.updated_at = Timestamp::now();
-    Ok(s.to_wire(cluster_arn, true))
+    let s = &region.express_gateway.services[&key];
+    Ok(s.to_wire(region, true))
 }

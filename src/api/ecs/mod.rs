@@ -1212,7 +1212,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateExpressGatewayServiceRequest,
     ) -> Result<CreateExpressGatewayServiceResponse, ApiError> {
-        let service = self.region(ctx, |r| express_gateway::create(r, input))?;
+        let service = self.region_changed(ctx, |r| express_gateway::create(r, input))?;
         Ok(CreateExpressGatewayServiceResponse {
             service: Some(service),
         })
@@ -1241,7 +1241,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateExpressGatewayServiceRequest,
     ) -> Result<UpdateExpressGatewayServiceResponse, ApiError> {
-        let service = self.region(ctx, |r| express_gateway::update(r, input))?;
+        let service = self.region_changed(ctx, |r| express_gateway::update(r, input))?;
         Ok(UpdateExpressGatewayServiceResponse {
             service: Some(service),
         })
@@ -1252,7 +1252,8 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteExpressGatewayServiceRequest,
     ) -> Result<DeleteExpressGatewayServiceResponse, ApiError> {
-        let service = self.region(ctx, |r| express_gateway::delete(r, &input.service_arn))?;
+        let service =
+            self.region_changed(ctx, |r| express_gateway::delete(r, &input.service_arn))?;
         Ok(DeleteExpressGatewayServiceResponse {
             service: Some(service),
         })

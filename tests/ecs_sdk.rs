@@ -1,8 +1,8 @@
 //! The foundation through the official Rust SDK (`aws-sdk-ecs`), against `berth::Server` on a
 //! free loopback port: each test is a scenario a user of ECS would recognise.
 
-use aws_sdk_ecs::Client;
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+mod common;
+
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     ClusterField, ClusterSetting, ClusterSettingName, Compatibility, ContainerDefinition,
@@ -10,21 +10,12 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus,
 };
 use berth::{Config, Server};
+use common::{client, code};
 
 async fn start() -> Server {
     Server::start(Config::ephemeral())
         .await
         .expect("berth starts on a free port")
-}
-
-fn client(server: &Server, region: &str) -> Client {
-    let config = aws_sdk_ecs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(server.endpoint_url())
-        .build();
-    Client::from_conf(config)
 }
 
 fn container(name: &str, memory: i32) -> ContainerDefinition {
@@ -37,11 +28,6 @@ fn container(name: &str, memory: i32) -> ContainerDefinition {
 
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
-}
-
-/// The AWS error code of a failed call.
-fn code<E: ProvideErrorMetadata>(err: &E) -> String {
-    err.code().unwrap_or("<none>").to_owned()
 }
 
 #[tokio::test]

@@ -289,11 +289,7 @@ pub fn resolve(region: &Region, cluster: &str, id: &str) -> Option<String> {
 
 /// The instance as DescribeContainerInstances shows it, with the tasks counted.
 pub fn to_wire(region: &Region, ci: &ContainerInstance, with_tags: bool) -> WireInstance {
-    let on_it = || {
-        region.tasks.values().filter(move |t| {
-            t.container_instance.as_deref() == Some(ci.arn()) && t.holds_resources()
-        })
-    };
+    let on_it = || super::tasks::of_instance(region, ci.arn()).filter(|t| t.holds_resources());
     let (cpu, memory) = on_it().fold((0, 0), |(c, m), t| (c + t.cpu, m + t.memory));
     let mut ports: Vec<String> = ci
         .data
@@ -424,10 +420,7 @@ pub fn deregister(
 ) -> Result<WireInstance, ApiError> {
     let cluster = clusters::active(region, cluster)?.name.clone();
     let arn = resolve(region, &cluster, id).ok_or_else(|| not_found(id))?;
-    let busy = region
-        .tasks
-        .values()
-        .any(|t| t.container_instance.as_deref() == Some(arn.as_str()) && t.holds_resources());
+    let busy = super::tasks::of_instance(region, &arn).any(|t| t.holds_resources());
     if busy && !force {
         return Err(api_err!(
             ecs::InvalidParameterException,
@@ -441,8 +434,9 @@ pub fn deregister(
     let mut data = to_wire(region, &ci, false);
     data.status = Some("INACTIVE".into());
     // Forced: its tasks are orphaned; ECS stops them and services place replacements.
-    for t in region.tasks.values_mut() {
-        if t.container_instance.as_deref() == Some(arn.as_str()) {
+    let orphans: Vec<String> = region.task_index.of_instance(&arn).cloned().collect();
+    for a in &orphans {
+        if let Some(t) = region.tasks.get_mut(a) {
             t.request_stop(
                 crate::wire::ecs::TaskStopCode::ServiceSchedulerInitiated,
                 "Container instance deregistration forced by user",

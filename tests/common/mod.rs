@@ -27,13 +27,7 @@ impl World {
     /// A fresh berth with a cluster `c`.
     pub async fn new() -> World {
         let server = Server::start(Config::ephemeral()).await.expect("start");
-        let config = aws_sdk_ecs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(server.endpoint_url())
-            .build();
-        let ecs = Client::from_conf(config);
+        let ecs = client(&server, "us-east-1");
         ecs.create_cluster()
             .cluster_name("c")
             .send()
@@ -199,6 +193,17 @@ pub async fn wait_for<T: Debug, Fut: Future<Output = T>>(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The official SDK's ECS client for `region`, pointed at `server`.
+pub fn client(server: &Server, region: &str) -> Client {
+    let config = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(server.endpoint_url())
+        .build();
+    Client::from_conf(config)
 }
 
 /// The AWS error code of a failed call.

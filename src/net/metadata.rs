@@ -1,26 +1,27 @@
 //! The endpoints task containers reach at 169.254.170.2, as the ECS agent serves them: task
 //! metadata v4 and v3 (`ECS_CONTAINER_METADATA_URI_V4`, `ECS_CONTAINER_METADATA_URI`) and the
 //! container credentials endpoint the SDKs read a task role's keys from
-//! (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`). Paths, JSON shapes, status codes and error texts
+//! (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`), and the task scale-in protection endpoint
+//! (`$ECS_AGENT_URI/task-protection/v1/state`). Paths, JSON shapes, status codes and error texts
 //! follow amazon-ecs-agent (`ecs-agent/tmds/handlers`, `agent/handlers/{v2,v3,v4}`).
 //!
 //! The registrations (endpoint id → container, credentials id → keys) are this module's own; the
 //! task itself is read from the domain's state on every request, so the answers follow what the
 //! executor reports. Docker stays behind [`Executor::stats`].
 
-use crate::domain::{Store, tasks};
+use crate::domain::{Store, task_protection, tasks};
 use crate::executor::{Executor, TaskEndpoints, TaskSpec};
-use crate::protocol::Timestamp;
+use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
-    Container, ContainerDefinition, ContainerOverride, HealthStatus, LaunchType, NetworkMode,
-    Task as WireTask,
+    Container, ContainerDefinition, ContainerOverride, Failure, HealthStatus, LaunchType,
+    NetworkMode, ProtectedTask, Task as WireTask,
 };
 use aws_smithy_types::DateTime;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -223,6 +224,29 @@ impl Endpoints {
     fn credentials(&self, id: &str) -> Option<RoleCredentials> {
         self.registry().credentials.get(id).cloned()
     }
+
+    /// GetTaskProtection (`update` None) or UpdateTaskProtection for the task itself, in its
+    /// cluster, as the agent calls ECS on the task's behalf.
+    fn task_protection(
+        &self,
+        task_arn: &str,
+        cluster_arn: &str,
+        update: Option<(bool, Option<i32>)>,
+    ) -> Result<(Vec<ProtectedTask>, Vec<Failure>), ApiError> {
+        let region = tasks::region_of(task_arn).unwrap_or_default();
+        let tasks = [task_arn.to_owned()];
+        let out = self.store.region(region, |r| match update {
+            Some((enabled, minutes)) => {
+                task_protection::update(r, cluster_arn, &tasks, enabled, minutes)
+            }
+            None => task_protection::get(r, cluster_arn, Some(&tasks)),
+        });
+        if update.is_some() {
+            // Protection decides what a deployment or a scale-in may stop.
+            self.store.changed();
+        }
+        out
+    }
 }
 
 /// The task role: RunTask's override, else the task definition's.
@@ -308,7 +332,16 @@ pub async fn serve(
     });
     let handle = move |req: Request<Incoming>| {
         let handler = handler.clone();
-        async move { handler.handle(req.uri().path()).await }
+        async move {
+            let (parts, body) = req.into_parts();
+            // Only the task protection PUT has a body, a few bytes of JSON.
+            let body = Limited::new(body, 64 * 1024)
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            handler.handle(&parts.method, parts.uri.path(), &body).await
+        }
     };
     crate::http::serve_http(listener, handle, stop).await;
 }
@@ -349,6 +382,8 @@ enum Route<'a> {
         resource: Resource,
     },
     Credentials(&'a str),
+    /// `$ECS_AGENT_URI/task-protection/v1/state`: `/api/<id>/task-protection/v1/state`.
+    TaskProtection(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -357,6 +392,12 @@ impl<'a> Route<'a> {
     fn parse(path: &'a str) -> Option<Route<'a>> {
         if let Some(id) = path.strip_prefix("/v2/credentials/") {
             return Some(Route::Credentials(id));
+        }
+        if let Some(rest) = path.strip_prefix("/api/") {
+            return rest
+                .strip_suffix("/task-protection/v1/state")
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+                .map(Route::TaskProtection);
         }
         let (version, rest) = if let Some(rest) = path.strip_prefix("/v4/") {
             (Version::V4, rest)
@@ -433,8 +474,14 @@ struct Handler {
 }
 
 impl Handler {
-    async fn handle(&self, path: &str) -> HttpResponse {
+    async fn handle(&self, method: &Method, path: &str, body: &[u8]) -> HttpResponse {
         match Route::parse(path) {
+            Some(Route::TaskProtection(id)) => match *method {
+                Method::GET => self.task_protection(id, None),
+                Method::PUT => self.task_protection(id, Some(body)),
+                // gorilla/mux: the path matches, the method does not.
+                _ => respond(StatusCode::METHOD_NOT_ALLOWED, "text/plain", Vec::new()),
+            },
             Some(Route::Credentials(id)) => self.credentials(id),
             Some(Route::Metadata {
                 version,
@@ -550,6 +597,165 @@ impl Handler {
             None => error("InvalidIdInRequest", "Credentials not found"),
         }
     }
+}
+
+impl Handler {
+    /// The agent's task protection handlers: find the task, require its role's credentials,
+    /// call ECS for it, and answer `protection`, `failure` (200) or `error`.
+    fn task_protection(&self, id: &str, put: Option<&[u8]>) -> HttpResponse {
+        let answer = |status: StatusCode, body: ProtectionResponse| {
+            json(status, serde_json::to_vec(&body).unwrap_or_default())
+        };
+        let error = |status, arn: &str, code: &str, message: &str| {
+            answer(status, ProtectionResponse::error(arn, code, message))
+        };
+        let update = match put.map(serde_json::from_slice::<ProtectionRequest>) {
+            None => None,
+            Some(Ok(request)) => Some(request),
+            Some(Err(_)) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "",
+                    "InvalidParameterException",
+                    "UpdateTaskProtection: failed to decode request",
+                );
+            }
+        };
+        let Some((endpoint, _)) = self.endpoints.lookup(id) else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "",
+                "ResourceNotFoundException",
+                "Failed to find a task for the request",
+            );
+        };
+        let arn = endpoint.task_arn.as_str();
+        let update = match update {
+            None => None,
+            Some(ProtectionRequest {
+                protection_enabled: Some(enabled),
+                expires_in_minutes,
+            }) => Some((
+                enabled,
+                expires_in_minutes.map(|m| m.clamp(i32::MIN as i64, i32::MAX as i64) as i32),
+            )),
+            Some(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    arn,
+                    "InvalidParameterException",
+                    "Invalid request: does not contain 'ProtectionEnabled' field",
+                );
+            }
+        };
+        let has_role = self
+            .endpoints
+            .task_view(&endpoint)
+            .is_some_and(|view| task_role(&view.spec).is_some());
+        if !has_role {
+            return error(
+                StatusCode::FORBIDDEN,
+                arn,
+                "AccessDeniedException",
+                "Invalid Request: no task IAM role credentials available for task",
+            );
+        }
+        match self
+            .endpoints
+            .task_protection(arn, &endpoint.cluster_arn, update)
+        {
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+                let mut body = ProtectionResponse::error(arn, &e.code, &e.message);
+                body.request_id = Some(uuid::Uuid::new_v4().to_string());
+                answer(status, body)
+            }
+            Ok((_, failures)) if !failures.is_empty() => answer(
+                StatusCode::OK,
+                ProtectionResponse {
+                    failure: failures.into_iter().next().map(|f| ProtectionFailure {
+                        arn: f.arn,
+                        detail: f.detail,
+                        reason: f.reason,
+                    }),
+                    ..Default::default()
+                },
+            ),
+            Ok((protected, _)) => answer(
+                StatusCode::OK,
+                ProtectionResponse {
+                    protection: protected.into_iter().next().map(|p| Protection {
+                        expiration_date: p.expiration_date.as_ref().map(go_time),
+                        protection_enabled: p.protection_enabled.unwrap_or(false),
+                        task_arn: p.task_arn,
+                    }),
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// The body of a task protection PUT; unknown fields are refused, as the agent's decoder does.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProtectionRequest {
+    #[serde(rename = "ProtectionEnabled")]
+    protection_enabled: Option<bool>,
+    #[serde(rename = "ExpiresInMinutes")]
+    expires_in_minutes: Option<i64>,
+}
+
+/// The agent's `TaskProtectionResponse`: one of `protection`, `failure` or `error`. The inner
+/// shapes are aws-sdk-go structs without JSON tags, so their keys are the Go field names.
+#[derive(Serialize, Default)]
+struct ProtectionResponse {
+    #[serde(rename = "requestID", skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protection: Option<Protection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<ProtectionFailure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ProtectionError>,
+}
+
+impl ProtectionResponse {
+    fn error(arn: &str, code: &str, message: &str) -> Self {
+        ProtectionResponse {
+            error: Some(ProtectionError {
+                arn: (!arn.is_empty()).then(|| arn.to_owned()),
+                code: code.to_owned(),
+                message: message.to_owned(),
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Protection {
+    expiration_date: Option<String>,
+    protection_enabled: bool,
+    task_arn: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProtectionFailure {
+    arn: Option<String>,
+    detail: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProtectionError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<String>,
+    code: String,
+    message: String,
 }
 
 /// The agent's credentials error (`handlersutils.ErrorMessage`, whose status field has no JSON
@@ -1723,6 +1929,13 @@ mod tests {
             Route::parse("/v2/credentials/x/y"),
             Some(Route::Credentials("x/y"))
         );
+        assert_eq!(
+            Route::parse("/api/abc/task-protection/v1/state"),
+            Some(Route::TaskProtection("abc"))
+        );
+        assert_eq!(Route::parse("/api//task-protection/v1/state"), None);
+        assert_eq!(Route::parse("/api/a/b/task-protection/v1/state"), None);
+        assert_eq!(Route::parse("/api/abc/task-protection/v2/state"), None);
         assert_eq!(Route::parse("/v4/abc/"), None);
         assert_eq!(Route::parse("/v5/abc"), None);
         assert_eq!(Route::parse("/v2/credentials"), None);

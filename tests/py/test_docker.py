@@ -369,6 +369,66 @@ def test_metadata_credentials_and_awslogs_from_inside_the_container(dberth, decs
     assert [e["message"] for e in out["events"]][:len(lines)] == lines
 
 
+# A PUT from inside a container with busybox alone: nc speaking HTTP/1.0 to $ECS_AGENT_URI
+# (its input stays open until the answer is in: busybox nc quits at the end of its input).
+PROTECTION_SCRIPT = (
+    "u=${ECS_AGENT_URI#http://}; hp=${u%%/*}; p=/${u#*/}/task-protection/v1/state; "
+    "h=${hp%:*}; port=${hp##*:}; [ \"$port\" = \"$hp\" ] && port=80; "
+    "body='{\"ProtectionEnabled\":true,\"ExpiresInMinutes\":60}'; "
+    "(printf 'PUT %s HTTP/1.0\\r\\nHost: %s\\r\\nContent-Length: %s\\r\\n\\r\\n%s' "
+    "\"$p\" \"$hp\" ${#body} \"$body\"; sleep 3) | nc $h $port | tail -n 1; echo; "
+    "wget -q -O - http://$hp$p; echo; sleep 600")
+
+
+def test_task_protection_from_inside_the_container(decs, dlogs, cluster):
+    group = f"/berth/{unique('tp')}"
+    role = "arn:aws:iam::000000000000:role/app-task-role"
+    td = register(decs, [{
+        "name": "app", "command": ["sh", "-c", PROTECTION_SCRIPT],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": group, "awslogs-region": REGION,
+            "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
+    }], taskRoleArn=role)
+    svc = unique("tp")
+    decs.create_service(cluster=cluster, serviceName=svc, taskDefinition=td, desiredCount=1,
+                        launchType="EC2")
+    deadline = time.monotonic() + 60
+    while not (arns := decs.list_tasks(cluster=cluster, serviceName=svc)["taskArns"]):
+        assert time.monotonic() < deadline, "no task"
+        time.sleep(0.5)
+    arn = arns[0]
+    lines = log_lines(dlogs, group, f"ecs/app/{arn.split('/')[-1]}", lambda ls: len(ls) >= 2)
+    assert len(lines) >= 2 and all(l.startswith("{") for l in lines[:2]), lines
+    put, got = (json.loads(l) for l in lines[:2])
+    assert put["protection"]["ProtectionEnabled"] is True, put
+    assert put["protection"]["TaskArn"] == arn
+    assert put["protection"]["ExpirationDate"].endswith("Z")
+    assert got == put, (got, put)
+    # The agent called ECS for the task: the API sees the protection.
+    seen = decs.get_task_protection(cluster=cluster, tasks=[arn])["protectedTasks"][0]
+    assert seen["protectionEnabled"] is True
+    decs.update_service(cluster=cluster, service=svc, desiredCount=0)
+    decs.delete_service(cluster=cluster, service=svc, force=True)
+
+    # A standalone task: ECS's failure, answered 200 as the agent does; no role: 403.
+    arn = run(decs, cluster, td)
+    stream = f"ecs/app/{arn.split('/')[-1]}"
+    failure = json.loads(log_lines(dlogs, group, stream, lambda ls: len(ls) >= 1)[0])
+    assert failure["failure"]["Reason"] == "TASK_NOT_VALID" and failure["failure"]["Arn"] == arn
+    decs.stop_task(cluster=cluster, task=arn)
+    bare = register(decs, [{
+        "name": "app", "command": ["sh", "-c", PROTECTION_SCRIPT],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": group, "awslogs-region": REGION,
+            "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
+    }])
+    arn = run(decs, cluster, bare)
+    stream = f"ecs/app/{arn.split('/')[-1]}"
+    denied = json.loads(log_lines(dlogs, group, stream, lambda ls: len(ls) >= 1)[0])
+    assert denied["error"]["Code"] == "AccessDeniedException", denied
+    decs.stop_task(cluster=cluster, task=arn)
+
+
 def test_awslogs_missing_group_without_create_fails_like_aws(decs, cluster):
     td = register(decs, [{
         "name": "app", "command": ["true"],

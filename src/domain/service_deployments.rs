@@ -27,6 +27,7 @@ use crate::wire::ecs::{
     StopServiceDeploymentStopType, TaskDefinition,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// DescribeServiceDeployments and DescribeServiceRevisions take at most 20 ARNs.
 const MAX_DESCRIBE: usize = 20;
@@ -51,7 +52,7 @@ struct ServiceHistory {
 struct Revision {
     data: ServiceRevision,
     /// Kept whole, so a rollback can redeploy it even after its family moved on.
-    definition: TaskDefinition,
+    definition: Arc<TaskDefinition>,
 }
 
 struct Record {

@@ -15,6 +15,7 @@ use crate::wire::ecs::{
     Task as WireTask, TaskDefinition, TaskDefinitionStatus, TaskOverride, TaskStopCode,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// How long a STOPPED task stays describable (AWS: at least an hour).
 pub const STOPPED_RETENTION_SECS: f64 = 3600.0;
@@ -159,7 +160,8 @@ pub struct Task {
     pub group: String,
     pub service: Option<String>,
     pub deployment_id: Option<String>,
-    pub definition: TaskDefinition,
+    /// Shared with the deployment (or RunTask call) that made the task, not copied per task.
+    pub definition: Arc<TaskDefinition>,
     /// Handed to the executor.
     pub launched: bool,
     /// The executor was asked to stop it.
@@ -431,7 +433,7 @@ pub fn check_launchable(
 /// Everything a new task is made from.
 pub struct NewTask<'a> {
     pub cluster: &'a str,
-    pub definition: &'a TaskDefinition,
+    pub definition: &'a Arc<TaskDefinition>,
     pub launch: &'a Launch,
     pub container_instance: Option<String>,
     pub network: Option<&'a NetworkConfiguration>,
@@ -576,7 +578,7 @@ pub fn create(region: &mut Region, n: NewTask) -> String {
         group: n.group,
         service: n.service,
         deployment_id: n.deployment_id,
-        definition: td.clone(),
+        definition: Arc::clone(td),
         launched: false,
         stop_sent: false,
         wanted_stop: None,

@@ -375,7 +375,7 @@ pub fn delete(region: &mut Region, id: &str) -> Result<WireCluster, ApiError> {
             "The Cluster cannot be deleted while Services are active."
         ));
     }
-    if region.tasks.values().any(busy) {
+    if region.tasks.values().map(Box::as_ref).any(busy) {
         return Err(api_err!(
             ecs::ClusterContainsTasksException,
             "The Cluster cannot be deleted while Tasks are active."

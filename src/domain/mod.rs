@@ -50,8 +50,9 @@ pub struct Region {
     pub capacity_providers: BTreeMap<String, capacity_providers::CapacityProvider>,
     pub account_settings: account_settings::AccountSettings,
     pub container_instances: BTreeMap<String, container_instances::ContainerInstance>,
-    /// Every task by ARN; stopped ones stay describable for an hour, as on AWS.
-    pub tasks: BTreeMap<String, tasks::Task>,
+    /// Every task by ARN; stopped ones stay describable for an hour, as on AWS. Boxed: a task
+    /// is over a kilobyte, and B-tree nodes keep room for eleven values whether used or not.
+    pub tasks: BTreeMap<String, Box<tasks::Task>>,
     /// The ARNs in `tasks` by service and by container instance (maintained by `tasks`).
     pub task_index: tasks::TaskIndex,
     /// Services by (cluster name, service name); INACTIVE ones are kept describable.

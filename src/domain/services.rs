@@ -19,6 +19,7 @@ use crate::wire::ecs::{
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// ECS keeps the newest 100 events of a service.
 const MAX_EVENTS: usize = 100;
@@ -60,7 +61,8 @@ struct Throttle {
 
 pub struct Deployment {
     pub data: WireDeployment,
-    pub definition: TaskDefinition,
+    /// Shared with the registry and with the deployment's tasks.
+    pub definition: Arc<TaskDefinition>,
 }
 
 impl Deployment {
@@ -110,7 +112,7 @@ pub struct Service {
     pub events: VecDeque<ServiceEvent>,
     pub tags: Vec<Tag>,
     /// The last deployment that completed: where a circuit-breaker rollback goes.
-    pub last_completed: Option<(String, TaskDefinition)>,
+    pub last_completed: Option<(String, Arc<TaskDefinition>)>,
     steady: bool,
     client_token: Option<String>,
     throttle: Throttle,
@@ -219,7 +221,7 @@ fn validate_config(c: &DeploymentConfiguration) -> Result<(), ApiError> {
 }
 
 fn new_deployment(
-    definition: TaskDefinition,
+    definition: Arc<TaskDefinition>,
     desired: i32,
     launch: &Launch,
     network: Option<NetworkConfiguration>,
@@ -684,7 +686,7 @@ fn touch_service(svc: &mut Service) {
 }
 
 /// A new PRIMARY deployment; the previous ones become ACTIVE and are drained by `reconcile`.
-pub(super) fn start_deployment(svc: &mut Service, td: TaskDefinition, reason: Option<String>) {
+pub(super) fn start_deployment(svc: &mut Service, td: Arc<TaskDefinition>, reason: Option<String>) {
     for d in &mut svc.deployments {
         d.data.status = Some("ACTIVE".into());
         d.data.desired_count = Some(0);
@@ -1391,7 +1393,7 @@ pub(super) fn start_tasks(
     region: &mut Region,
     placements: &mut tasks::Placements,
     k: &(String, String),
-    td: &TaskDefinition,
+    td: &Arc<TaskDefinition>,
     launch: &Launch,
     network: Option<&NetworkConfiguration>,
     deployment: &str,

@@ -13,6 +13,7 @@ use crate::wire::ecs::{
 };
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 #[derive(Default)]
 pub struct Family {
@@ -22,7 +23,9 @@ pub struct Family {
 }
 
 pub struct Revision {
-    pub data: TaskDefinition,
+    /// Shared with the tasks, deployments and task sets made from the revision. Deregistering
+    /// or deleting it changes a copy (`Arc::make_mut`), so they keep the revision as they took it.
+    pub data: Arc<TaskDefinition>,
     pub tags: Vec<Tag>,
 }
 
@@ -459,7 +462,7 @@ pub fn register(
     family.revisions.insert(
         revision,
         Revision {
-            data: data.clone(),
+            data: Arc::new(data.clone()),
             tags: tags.clone(),
         },
     );
@@ -472,10 +475,11 @@ pub fn deregister(region: &mut Region, id: &str) -> Result<TaskDefinition, ApiEr
         return Err(client("The specified task definition is being deleted."));
     }
     if rev.status() == TaskDefinitionStatus::Active {
-        rev.data.status = Some(TaskDefinitionStatus::Inactive);
-        rev.data.deregistered_at = Some(Timestamp::now());
+        let data = Arc::make_mut(&mut rev.data);
+        data.status = Some(TaskDefinitionStatus::Inactive);
+        data.deregistered_at = Some(Timestamp::now());
     }
-    Ok(rev.data.clone())
+    Ok(TaskDefinition::clone(&rev.data))
 }
 
 /// DeleteTaskDefinitions: only INACTIVE revisions can be deleted; the others are failures.
@@ -517,9 +521,10 @@ pub fn delete(
                 ..failure("TASK_DEFINITION_IS_ACTIVE")
             }),
             _ => {
-                rev.data.status = Some(TaskDefinitionStatus::DeleteInProgress);
-                rev.data.delete_requested_at.get_or_insert_with(Timestamp::now);
-                deleted.push(rev.data.clone());
+                let data = Arc::make_mut(&mut rev.data);
+                data.status = Some(TaskDefinitionStatus::DeleteInProgress);
+                data.delete_requested_at.get_or_insert_with(Timestamp::now);
+                deleted.push(data.clone());
             }
         }
     }

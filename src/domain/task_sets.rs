@@ -14,6 +14,7 @@ use crate::wire::ecs::{
     LaunchType, Scale, ScaleUnit, ServiceEvent, StabilityStatus, Tag, TaskDefinition,
     TaskSet as WireTaskSet, TaskStopCode,
 };
+use std::sync::Arc;
 
 /// "5 deployments exist on the service. Unable to create new TaskSet since this exceeds the
 /// maximum limit." (the ECS service quota: task sets per service).
@@ -27,7 +28,8 @@ pub struct TaskSet {
     pub data: WireTaskSet,
     pub cluster: String,
     pub service: String,
-    pub definition: TaskDefinition,
+    /// Shared with the registry and with the set's tasks.
+    pub definition: Arc<TaskDefinition>,
     pub launch: Launch,
     pub tags: Vec<Tag>,
     client_token: Option<String>,

@@ -15,6 +15,7 @@ use crate::wire::ecs::{
     Task as WireTask, TaskDefinition, TaskDefinitionStatus, TaskOverride, TaskStopCode,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// How long a STOPPED task stays describable (AWS: at least an hour).
 pub const STOPPED_RETENTION_SECS: f64 = 3600.0;
@@ -82,7 +83,7 @@ impl TaskIndex {
         }
     }
 
-    fn rebuild(&mut self, tasks: &BTreeMap<String, Task>) {
+    fn rebuild(&mut self, tasks: &BTreeMap<String, Box<Task>>) {
         *self = TaskIndex::default();
         for (arn, t) in tasks {
             self.insert(t, arn);
@@ -113,7 +114,7 @@ pub fn of_service<'a>(
     region
         .task_index
         .of_service(cluster, name)
-        .filter_map(|arn| region.tasks.get(arn))
+        .filter_map(|arn| region.tasks.get(arn).map(Box::as_ref))
 }
 
 /// The tasks placed on container instance `arn`, stopped ones included, in ARN order.
@@ -121,7 +122,7 @@ pub fn of_instance<'a>(region: &'a Region, arn: &str) -> impl Iterator<Item = &'
     region
         .task_index
         .of_instance(arn)
-        .filter_map(|arn| region.tasks.get(arn))
+        .filter_map(|arn| region.tasks.get(arn).map(Box::as_ref))
 }
 
 /// Runs `f` on every task of service `name` of `cluster` (stopped ones included), mutably.
@@ -159,7 +160,8 @@ pub struct Task {
     pub group: String,
     pub service: Option<String>,
     pub deployment_id: Option<String>,
-    pub definition: TaskDefinition,
+    /// Shared with the deployment (or RunTask call) that made the task, not copied per task.
+    pub definition: Arc<TaskDefinition>,
     /// Handed to the executor.
     pub launched: bool,
     /// The executor was asked to stop it.
@@ -431,7 +433,7 @@ pub fn check_launchable(
 /// Everything a new task is made from.
 pub struct NewTask<'a> {
     pub cluster: &'a str,
-    pub definition: &'a TaskDefinition,
+    pub definition: &'a Arc<TaskDefinition>,
     pub launch: &'a Launch,
     pub container_instance: Option<String>,
     pub network: Option<&'a NetworkConfiguration>,
@@ -491,10 +493,13 @@ pub fn create(region: &mut Region, n: NewTask) -> String {
     } else {
         Vec::new()
     };
+    // Collected from a slice, so sized to the containers: a flattened Option would leave room
+    // for four, kept for the task's life.
     let containers: Vec<Container> = td
         .container_definitions
+        .as_deref()
+        .unwrap_or_default()
         .iter()
-        .flatten()
         .map(|c| Container {
             container_arn: Some(region.arn(&format!(
                 "container/{}/{id}/{}",
@@ -576,7 +581,7 @@ pub fn create(region: &mut Region, n: NewTask) -> String {
         group: n.group,
         service: n.service,
         deployment_id: n.deployment_id,
-        definition: td.clone(),
+        definition: Arc::clone(td),
         launched: false,
         stop_sent: false,
         wanted_stop: None,
@@ -584,7 +589,7 @@ pub fn create(region: &mut Region, n: NewTask) -> String {
         failure_counted: false,
     };
     region.task_index.insert(&task, &task_arn);
-    region.tasks.insert(task_arn.clone(), task);
+    region.tasks.insert(task_arn.clone(), Box::new(task));
     task_arn
 }
 
@@ -834,7 +839,7 @@ pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Fail
 fn find<'a>(region: &'a mut Region, cluster: &str, id: &str) -> Option<&'a mut Task> {
     let short = id.rsplit('/').next().unwrap_or(id);
     let arn = region.arn(&format!("task/{cluster}/{short}"));
-    region.tasks.get_mut(&arn)
+    region.tasks.get_mut(&arn).map(Box::as_mut)
 }
 
 pub fn stop(
@@ -937,7 +942,7 @@ pub fn list(region: &mut Region, q: ListTasks) -> Result<Page<String>, ApiError>
     // A service's tasks come from its index, not a walk over every task of the region.
     let candidates: Box<dyn Iterator<Item = &Task>> = match service {
         Some(s) => Box::new(of_service(region, &cluster, s)),
-        None => Box::new(region.tasks.values()),
+        None => Box::new(region.tasks.values().map(Box::as_ref)),
     };
     let arns: Vec<String> = candidates
         .filter(|t| t.cluster == cluster)
@@ -1016,6 +1021,8 @@ pub fn apply(region: &mut Region, u: TaskUpdate) {
                 .iter()
                 .any(|kv| kv.name.as_deref() == Some("privateIPv4Address"))
             {
+                // Exactly the two below: doubling would leave spare room for the task's life.
+                details.reserve_exact(2);
                 details.push(KeyValuePair {
                     name: Some("privateIPv4Address".into()),
                     value: Some(ip.clone()),

@@ -108,6 +108,100 @@ struct FakeContainer {
     report: ContainerReport,
 }
 
+/// What a running fake task keeps, read from its spec at start: thousands of them run at once,
+/// so none holds the spec (and its task definition) for its lifetime.
+struct FakeTask {
+    arn: String,
+    /// Its address, for awsvpc.
+    ip: Option<String>,
+    containers: Vec<FakeContainer>,
+    /// The image of the first container scripted `pull=fail`.
+    failed_pull: Option<String>,
+}
+
+impl FakeTask {
+    fn new(spec: &TaskSpec, next_port: &AtomicU32, ip_n: u32) -> FakeTask {
+        let mode = spec
+            .definition
+            .network_mode
+            .clone()
+            .unwrap_or(NetworkMode::Bridge);
+        let definitions = spec
+            .definition
+            .container_definitions
+            .as_deref()
+            .unwrap_or_default();
+        let arn = &spec.task_arn;
+        // Collected from a slice, so sized to the containers (no spare capacity).
+        let containers: Vec<FakeContainer> = definitions
+            .iter()
+            .map(|c| {
+                let name = c.name.clone().unwrap_or_default();
+                let script = spec
+                    .environment(&name)
+                    .into_iter()
+                    .find(|(k, _)| k == "BERTH_FAKE")
+                    .map(|(_, v)| Script::parse(&v))
+                    .unwrap_or_default();
+                let health = script
+                    .health
+                    .clone()
+                    .or_else(|| c.health_check.as_ref().map(|_| HealthStatus::Healthy));
+                let bindings = c
+                    .port_mappings
+                    .iter()
+                    .flatten()
+                    .map(|pm| {
+                        let host_port = match (pm.host_port, &mode) {
+                            (Some(p), _) if p != 0 => p,
+                            (_, NetworkMode::Bridge) => {
+                                next_port.fetch_add(1, Ordering::Relaxed) as i32
+                            }
+                            _ => pm.container_port.unwrap_or(0),
+                        };
+                        NetworkBinding {
+                            bind_ip: Some("0.0.0.0".into()),
+                            container_port: pm.container_port,
+                            host_port: Some(host_port),
+                            protocol: Some(pm.protocol.clone().unwrap_or(TransportProtocol::Tcp)),
+                            ..Default::default()
+                        }
+                    })
+                    .collect();
+                FakeContainer {
+                    essential: c.essential.unwrap_or(true),
+                    report: ContainerReport {
+                        name: name.clone(),
+                        last_status: "PENDING".into(),
+                        runtime_id: Some(format!("{:064x}", hash(&format!("{arn}/{name}")))),
+                        network_bindings: if mode == NetworkMode::Bridge
+                            || mode == NetworkMode::Host
+                        {
+                            bindings
+                        } else {
+                            Vec::new()
+                        },
+                        health: health.as_ref().map(|_| HealthStatus::UnknownValue),
+                        ..Default::default()
+                    },
+                    script: Script { health, ..script },
+                }
+            })
+            .collect();
+        let failed_pull = containers
+            .iter()
+            .position(|c| c.script.pull_fails)
+            .map(|i| definitions[i].image.clone().unwrap_or_default());
+        FakeTask {
+            arn: arn.clone(),
+            ip: (mode == NetworkMode::Awsvpc)
+                .then(|| format!("10.0.{}.{}", (ip_n >> 8) & 0xff, ip_n & 0xff)),
+            containers,
+            failed_pull,
+        }
+    }
+}
+
 impl Executor for FakeExecutor {
     fn hosts(&self) -> Vec<Host> {
         self.hosts.clone()
@@ -120,13 +214,12 @@ impl Executor for FakeExecutor {
         }
         let updates = self.updates.clone();
         let running = self.running.clone();
-        let next_port = self.next_port.clone();
         let ip_n = self.next_ip.fetch_add(1, Ordering::Relaxed);
+        let mut task = FakeTask::new(&spec, &self.next_port, ip_n);
         tokio::spawn(async move {
-            let arn = spec.task_arn.clone();
-            run_task(spec, stop, updates, next_port, ip_n).await;
+            run_task(&mut task, &stop, &updates).await;
             if let Ok(mut running) = running.lock() {
-                running.remove(&arn);
+                running.remove(&task.arn);
             }
         });
     }
@@ -147,79 +240,15 @@ impl Executor for FakeExecutor {
     }
 }
 
-async fn run_task(
-    spec: TaskSpec,
-    stop: Arc<Notify>,
-    updates: UpdateSender,
-    next_port: Arc<AtomicU32>,
-    ip_n: u32,
-) {
-    let arn = spec.task_arn.clone();
-    let mode = spec
-        .definition
-        .network_mode
-        .clone()
-        .unwrap_or(NetworkMode::Bridge);
-    let mut containers: Vec<FakeContainer> = spec
-        .definition
-        .container_definitions
-        .iter()
-        .flatten()
-        .map(|c| {
-            let name = c.name.clone().unwrap_or_default();
-            let script = spec
-                .environment(&name)
-                .into_iter()
-                .find(|(k, _)| k == "BERTH_FAKE")
-                .map(|(_, v)| Script::parse(&v))
-                .unwrap_or_default();
-            let health = script
-                .health
-                .clone()
-                .or_else(|| c.health_check.as_ref().map(|_| HealthStatus::Healthy));
-            let bindings = c
-                .port_mappings
-                .iter()
-                .flatten()
-                .map(|pm| {
-                    let host_port = match (pm.host_port, &mode) {
-                        (Some(p), _) if p != 0 => p,
-                        (_, NetworkMode::Bridge) => {
-                            next_port.fetch_add(1, Ordering::Relaxed) as i32
-                        }
-                        _ => pm.container_port.unwrap_or(0),
-                    };
-                    NetworkBinding {
-                        bind_ip: Some("0.0.0.0".into()),
-                        container_port: pm.container_port,
-                        host_port: Some(host_port),
-                        protocol: Some(pm.protocol.clone().unwrap_or(TransportProtocol::Tcp)),
-                        ..Default::default()
-                    }
-                })
-                .collect();
-            FakeContainer {
-                essential: c.essential.unwrap_or(true),
-                report: ContainerReport {
-                    name: name.clone(),
-                    last_status: "PENDING".into(),
-                    runtime_id: Some(format!("{:064x}", hash(&format!("{arn}/{name}")))),
-                    network_bindings: if mode == NetworkMode::Bridge || mode == NetworkMode::Host {
-                        bindings
-                    } else {
-                        Vec::new()
-                    },
-                    health: health.as_ref().map(|_| HealthStatus::UnknownValue),
-                    ..Default::default()
-                },
-                script: Script { health, ..script },
-            }
-        })
-        .collect();
-    let ip = (mode == NetworkMode::Awsvpc)
-        .then(|| format!("10.0.{}.{}", (ip_n >> 8) & 0xff, ip_n & 0xff));
+async fn run_task(task: &mut FakeTask, stop: &Notify, updates: &UpdateSender) {
+    let FakeTask {
+        arn,
+        ip,
+        containers,
+        failed_pull,
+    } = task;
     let send = |phase: Phase, containers: &[FakeContainer], f: &dyn Fn(&mut TaskUpdate)| {
-        let mut u = TaskUpdate::new(&arn, phase);
+        let mut u = TaskUpdate::new(arn, phase);
         u.containers = containers.iter().map(|c| c.report.clone()).collect();
         u.private_ipv4 = ip.clone();
         u.health = task_health(containers);
@@ -228,26 +257,18 @@ async fn run_task(
     };
 
     let pull_started = Timestamp::now();
-    send(Phase::Pending, &containers, &|u| {
+    send(Phase::Pending, containers, &|u| {
         u.pull_started_at = Some(pull_started)
     });
-    if let Some(failing) = containers.iter().position(|c| c.script.pull_fails) {
-        let image = spec
-            .definition
-            .container_definitions
-            .iter()
-            .flatten()
-            .nth(failing)
-            .and_then(|c| c.image.clone())
-            .unwrap_or_default();
+    if let Some(image) = failed_pull {
         let reason = format!(
             "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: not found"
         );
-        for c in &mut containers {
+        for c in containers.iter_mut() {
             c.report.last_status = "STOPPED".into();
             c.report.reason = Some(reason.clone());
         }
-        send(Phase::Stopped, &containers, &|u| {
+        send(Phase::Stopped, containers, &|u| {
             u.pull_stopped_at = Some(Timestamp::now());
             u.stop_code = Some(TaskStopCode::TaskFailedToStart);
             u.stopped_reason = Some(reason.clone());
@@ -262,17 +283,17 @@ async fn run_task(
     tokio::select! {
         _ = tokio::time::sleep(start_delay) => {}
         _ = stop.notified() => {
-            stop_all(&mut containers, 0);
-            send(Phase::Stopped, &containers, &|_| {});
+            stop_all(containers, 0);
+            send(Phase::Stopped, containers, &|_| {});
             return;
         }
     }
-    for c in &mut containers {
+    for c in containers.iter_mut() {
         c.report.last_status = "RUNNING".into();
         c.report.health = c.script.health.clone();
     }
     let pull_stopped = Timestamp::now();
-    send(Phase::Running, &containers, &|u| {
+    send(Phase::Running, containers, &|u| {
         u.pull_started_at = Some(pull_started);
         u.pull_stopped_at = Some(pull_stopped);
     });
@@ -289,8 +310,8 @@ async fn run_task(
         tokio::select! {
             _ = tokio::time::sleep_until(began + after) => {}
             _ = stop.notified() => {
-                stop_all(&mut containers, 143);
-                send(Phase::Stopped, &containers, &|_| {});
+                stop_all(containers, 143);
+                send(Phase::Stopped, containers, &|_| {});
                 return;
             }
         }
@@ -302,8 +323,8 @@ async fn run_task(
         }
         if c.essential {
             let oom = c.script.oom;
-            stop_all(&mut containers, 143);
-            send(Phase::Stopped, &containers, &|u| {
+            stop_all(containers, 143);
+            send(Phase::Stopped, containers, &|u| {
                 u.stop_code = Some(TaskStopCode::EssentialContainerExited);
                 u.stopped_reason = Some(if oom {
                     "OutOfMemoryError: Container killed due to memory usage".into()
@@ -313,11 +334,11 @@ async fn run_task(
             });
             return;
         }
-        send(Phase::Running, &containers, &|_| {});
+        send(Phase::Running, containers, &|_| {});
     }
     stop.notified().await;
-    stop_all(&mut containers, 143);
-    send(Phase::Stopped, &containers, &|_| {});
+    stop_all(containers, 143);
+    send(Phase::Stopped, containers, &|_| {});
 }
 
 /// Stops whatever still runs, as SIGTERM would (exit 143 for a process that dies of it).

@@ -8,13 +8,15 @@ pub mod fake;
 
 use crate::protocol::Timestamp;
 use crate::wire::ecs::{HealthStatus, NetworkBinding, TaskDefinition, TaskOverride, TaskStopCode};
+use std::sync::Arc;
 
 /// Everything an executor needs to run one task.
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
     pub task_arn: String,
     pub cluster_arn: String,
-    pub definition: TaskDefinition,
+    /// The task's own definition, shared with the task (a service's tasks share one).
+    pub definition: Arc<TaskDefinition>,
     pub overrides: Option<TaskOverride>,
 }
 

@@ -442,7 +442,7 @@ impl Api for Ecs {
         self.region(ctx, |r| {
             let rev = task_definitions::resolve(r, &input.task_definition)?;
             Ok(DescribeTaskDefinitionResponse {
-                task_definition: Some(rev.data.clone()),
+                task_definition: Some((*rev.data).clone()),
                 tags: with_tags.then(|| rev.tags.clone()),
             })
         })

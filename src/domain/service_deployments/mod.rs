@@ -31,6 +31,7 @@ use crate::wire::ecs::{
     ServiceRevision, ServiceRevisionSummary, StopServiceDeploymentStopType, TaskDefinition,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// DescribeServiceDeployments and DescribeServiceRevisions take at most 20 ARNs.
 const MAX_DESCRIBE: usize = 20;
@@ -55,7 +56,7 @@ struct ServiceHistory {
 struct Revision {
     data: ServiceRevision,
     /// Kept whole, so a rollback can redeploy it even after its family moved on.
-    definition: TaskDefinition,
+    definition: Arc<TaskDefinition>,
 }
 
 struct Record {

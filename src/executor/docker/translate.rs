@@ -394,7 +394,7 @@ mod tests {
         TaskSpec {
             task_arn: "arn:aws:ecs:us-east-1:000000000000:task/c/abc123".into(),
             cluster_arn: "arn:aws:ecs:us-east-1:000000000000:cluster/c".into(),
-            definition: TaskDefinition {
+            definition: std::sync::Arc::new(TaskDefinition {
                 family: Some("web".into()),
                 revision: Some(3),
                 network_mode: Some(mode),
@@ -405,7 +405,7 @@ mod tests {
                     ..Default::default()
                 }]),
                 ..Default::default()
-            },
+            }),
             overrides: None,
         }
     }

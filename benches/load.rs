@@ -24,8 +24,9 @@
 //! reported as MISS but do not fail the run. Both child processes are killed on
 //! every exit path (drop guard, also on Ctrl-C).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -35,16 +36,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, HeaderValue};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-type BoxError = Box<dyn Error + Send + Sync>;
-type Result<T, E = BoxError> = std::result::Result<T, E>;
+use common::Result;
 
 /// `X-Amz-Target` value for an ECS operation name.
 macro_rules! ecs_target {
@@ -53,9 +49,6 @@ macro_rules! ecs_target {
     };
 }
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/ecs/aws4_request, \
-                    SignedHeaders=host;x-amz-date, Signature=0000";
-const AMZ_DATE: &str = "20261125T120000Z";
 const CONTAINER: &str = r#"[{"name":"app","image":"busybox","memory":128,"essential":true}]"#;
 
 const FAMILIES: usize = 20;
@@ -434,14 +427,14 @@ impl Op {
         }
     }
 
-    fn target(self) -> HeaderValue {
-        HeaderValue::from_static(match self {
+    fn target(self) -> &'static str {
+        match self {
             Op::DescribeClusters => ecs_target!("DescribeClusters"),
             Op::ListTaskDefinitions => ecs_target!("ListTaskDefinitions"),
             Op::DescribeTaskDefinition => ecs_target!("DescribeTaskDefinition"),
             Op::RegisterTaskDefinition => ecs_target!("RegisterTaskDefinition"),
             Op::CreateCluster => ecs_target!("CreateCluster"),
-        })
+        }
     }
 
     fn index(self) -> usize {
@@ -518,84 +511,28 @@ enum Outcome {
     Transport(String),
 }
 
-/// One client connection, reopened whenever the server closes it (moto's
-/// Werkzeug server answers every request with `Connection: close`).
+/// One client connection ([`common::Connection`]) and what its calls came to.
 struct Client {
-    addr: SocketAddr,
-    host: HeaderValue,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    conn: common::Connection,
     connects: u64,
 }
 
 impl Client {
     fn new(addr: SocketAddr) -> Client {
         Client {
-            addr,
-            host: HeaderValue::from_str(&addr.to_string())
-                .expect("a socket address is a valid header value"),
-            sender: None,
+            conn: common::Connection::new(addr).expect("a socket address is a valid header value"),
             connects: 0,
         }
     }
 
-    async fn connect(&mut self) -> Result<SendRequest<Full<Bytes>>> {
-        let stream = TcpStream::connect(self.addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            // Errors surface on the sender side; nothing to do here.
-            let _ = conn.await;
-        });
-        self.connects += 1;
-        Ok(sender)
-    }
-
     async fn call(&mut self, op: Op, body: Bytes) -> Outcome {
-        match self.try_call(op, body).await {
-            Ok(o) => o,
-            Err(e) => {
-                self.sender = None;
-                Outcome::Transport(e.to_string())
-            }
+        let out = self.conn.post(op.target(), body).await;
+        self.connects = self.conn.connects;
+        match out {
+            Ok((StatusCode::OK, _)) => Outcome::Ok,
+            Ok((status, body)) => Outcome::Status(status, body),
+            Err(e) => Outcome::Transport(e.to_string()),
         }
-    }
-
-    async fn try_call(&mut self, op: Op, body: Bytes) -> Result<Outcome> {
-        let mut sender = match self.sender.take() {
-            Some(s) if !s.is_closed() => s,
-            _ => self.connect().await?,
-        };
-        if sender.ready().await.is_err() {
-            sender = self.connect().await?;
-            sender.ready().await?;
-        }
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri("/")
-            .header(HOST, self.host.clone())
-            .header(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-amz-json-1.1"),
-            )
-            .header("x-amz-target", op.target())
-            .header(AUTHORIZATION, HeaderValue::from_static(AUTH))
-            .header("x-amz-date", HeaderValue::from_static(AMZ_DATE))
-            .body(Full::new(body))?;
-        let response = sender.send_request(request).await?;
-        let status = response.status();
-        let close = response
-            .headers()
-            .get(CONNECTION)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-        let body = response.into_body().collect().await?.to_bytes();
-        if !close {
-            self.sender = Some(sender);
-        }
-        Ok(if status == StatusCode::OK {
-            Outcome::Ok
-        } else {
-            Outcome::Status(status, body)
-        })
     }
 }
 

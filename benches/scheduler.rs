@@ -25,7 +25,8 @@
 //! load bench, the run fails only when setup fails, the services never settle (120 s), or a
 //! request of the mix fails.
 
-use std::error::Error;
+mod common;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,19 +35,11 @@ use std::time::{Duration, Instant};
 
 use berth::{Config, Server};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 
-type BoxError = Box<dyn Error + Send + Sync>;
-type Result<T, E = BoxError> = std::result::Result<T, E>;
+use common::{BoxError, Result};
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/ecs/aws4_request, \
-                    SignedHeaders=host;x-amz-date, Signature=0000";
 const CLUSTER: &str = "bench";
 const FAMILY: &str = "bench-app";
 
@@ -123,57 +116,23 @@ fn main() -> ExitCode {
 // HTTP client: one keep-alive connection, JSON 1.1 requests.
 
 struct Client {
-    addr: SocketAddr,
-    host: HeaderValue,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    conn: common::Connection,
 }
 
 impl Client {
     fn new(addr: SocketAddr) -> Result<Client> {
         Ok(Client {
-            addr,
-            host: HeaderValue::from_str(&addr.to_string())?,
-            sender: None,
+            conn: common::Connection::new(addr)?,
         })
-    }
-
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
-        let stream = TcpStream::connect(self.addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            // Errors surface on the sender side.
-            let _ = conn.await;
-        });
-        Ok(sender)
     }
 
     /// Calls ECS operation `op`; an answer other than 200 is an error.
     async fn call(&mut self, op: &str, body: &Value) -> Result<Value> {
-        let mut sender = match self.sender.take() {
-            Some(s) if !s.is_closed() => s,
-            _ => self.connect().await?,
-        };
-        if sender.ready().await.is_err() {
-            sender = self.connect().await?;
-            sender.ready().await?;
-        }
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri("/")
-            .header(HOST, self.host.clone())
-            .header(CONTENT_TYPE, "application/x-amz-json-1.1")
-            .header(
-                "x-amz-target",
-                format!("AmazonEC2ContainerServiceV20141113.{op}"),
-            )
-            .header(AUTHORIZATION, AUTH)
-            .header("x-amz-date", "20261125T120000Z")
-            .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
-        let response = sender.send_request(request).await?;
-        let status = response.status();
-        let bytes = response.into_body().collect().await?.to_bytes();
-        self.sender = Some(sender);
+        let target = format!("AmazonEC2ContainerServiceV20141113.{op}");
+        let (status, bytes) = self
+            .conn
+            .post(&target, Bytes::from(serde_json::to_vec(body)?))
+            .await?;
         if status != StatusCode::OK {
             let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
             return Err(format!("{op}: HTTP {status}: {text}").into());

@@ -126,6 +126,19 @@ impl World {
         assert_eq!(out.service_deployment_arn(), d.service_deployment_arn());
     }
 
+    /// ContinueServiceDeployment that must fail: its error code.
+    async fn refused(&self, deployment: &str, hook: &str) -> String {
+        let err = self
+            .ecs
+            .continue_service_deployment()
+            .service_deployment_arn(deployment)
+            .hook_id(hook)
+            .send()
+            .await
+            .expect_err("ContinueServiceDeployment refused");
+        code(&err)
+    }
+
     /// The task definitions of the service's tasks that should run, with their ARNs, sorted.
     async fn running(&self, name: &str) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self
@@ -220,26 +233,23 @@ async fn a_pause_hook_holds_a_blue_green_deployment_until_continued() {
     assert_eq!(s.deployments().len(), 2);
 
     // Acting twice, or on an unknown hook, is a client error; nothing moves.
-    let err = w
-        .ecs
-        .continue_service_deployment()
-        .service_deployment_arn(second.service_deployment_arn().expect("arn"))
-        .hook_id("ecs-pause-nope")
-        .send()
-        .await
-        .expect_err("unknown hook");
-    assert_eq!(code(&err), "InvalidParameterException");
+    assert_eq!(
+        w.refused(
+            second.service_deployment_arn().expect("arn"),
+            "ecs-pause-nope"
+        )
+        .await,
+        "InvalidParameterException",
+        "unknown hook"
+    );
     w.go_on(&second, &id, Some(DeploymentLifecycleHookAction::Continue))
         .await;
-    let err = w
-        .ecs
-        .continue_service_deployment()
-        .service_deployment_arn(second.service_deployment_arn().expect("arn"))
-        .hook_id(&id)
-        .send()
-        .await
-        .expect_err("continue twice");
-    assert_eq!(code(&err), "InvalidParameterException");
+    assert_eq!(
+        w.refused(second.service_deployment_arn().expect("arn"), &id)
+            .await,
+        "InvalidParameterException",
+        "continue twice"
+    );
 
     // CONTINUE: bake time 0, then clean up takes the blue tasks away.
     w.wait_deployment("bg", ServiceDeploymentStatus::Successful)
@@ -347,24 +357,21 @@ async fn a_pre_scale_up_pause_starts_nothing_until_continued() {
     assert_eq!(of(&rolled, &v2), 2);
 
     // The deployment is over: its hook can no longer be acted on.
-    let err = w
-        .ecs
-        .continue_service_deployment()
-        .service_deployment_arn(d.service_deployment_arn().expect("arn"))
-        .hook_id(&id)
-        .send()
-        .await
-        .expect_err("continue a finished deployment");
-    assert_eq!(code(&err), "InvalidParameterException");
-    let err = w
-        .ecs
-        .continue_service_deployment()
-        .service_deployment_arn("arn:aws:ecs:us-east-1:000000000000:service-deployment/c/ro/nope")
-        .hook_id(&id)
-        .send()
-        .await
-        .expect_err("unknown deployment");
-    assert_eq!(code(&err), "ServiceDeploymentNotFoundException");
+    assert_eq!(
+        w.refused(d.service_deployment_arn().expect("arn"), &id)
+            .await,
+        "InvalidParameterException",
+        "continue a finished deployment"
+    );
+    assert_eq!(
+        w.refused(
+            "arn:aws:ecs:us-east-1:000000000000:service-deployment/c/ro/nope",
+            &id
+        )
+        .await,
+        "ServiceDeploymentNotFoundException",
+        "unknown deployment"
+    );
     w.server.shutdown().await;
 }
 

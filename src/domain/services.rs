@@ -549,33 +549,25 @@ pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireServ
     }
     let mut config = svc.config();
     if let Some(given) = req.deployment_configuration.clone() {
-        if given.maximum_percent.is_some() {
-            config.maximum_percent = given.maximum_percent;
+        // Members given replace the service's; the others stay.
+        macro_rules! replace_given {
+            ($($member:ident),*) => {
+                $(if given.$member.is_some() {
+                    config.$member = given.$member;
+                })*
+            };
         }
-        if given.minimum_healthy_percent.is_some() {
-            config.minimum_healthy_percent = given.minimum_healthy_percent;
-        }
-        if given.deployment_circuit_breaker.is_some() {
-            config.deployment_circuit_breaker = given.deployment_circuit_breaker;
-        }
-        if given.strategy.is_some() {
-            config.strategy = given.strategy;
-        }
-        if given.alarms.is_some() {
-            config.alarms = given.alarms;
-        }
-        if given.bake_time_in_minutes.is_some() {
-            config.bake_time_in_minutes = given.bake_time_in_minutes;
-        }
-        if given.lifecycle_hooks.is_some() {
-            config.lifecycle_hooks = given.lifecycle_hooks;
-        }
-        if given.linear_configuration.is_some() {
-            config.linear_configuration = given.linear_configuration;
-        }
-        if given.canary_configuration.is_some() {
-            config.canary_configuration = given.canary_configuration;
-        }
+        replace_given!(
+            maximum_percent,
+            minimum_healthy_percent,
+            deployment_circuit_breaker,
+            strategy,
+            alarms,
+            bake_time_in_minutes,
+            lifecycle_hooks,
+            linear_configuration,
+            canary_configuration
+        );
         validate_config(&config)?;
     }
     svc.data.deployment_configuration = Some(config);

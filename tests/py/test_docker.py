@@ -157,6 +157,17 @@ def log_lines(dlogs, group, stream, want, timeout=20.0) -> list[str]:
         time.sleep(0.3)
 
 
+def logged_shell(script: str, group: str) -> dict:
+    """Container `app` running `sh -c script`, its output in log group `group` (created as
+    needed), stream `ecs/app/<task id>`."""
+    return {
+        "name": "app", "command": ["sh", "-c", script],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": group, "awslogs-region": REGION,
+            "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
+    }
+
+
 # --------------------------------------------------------------------------------------------
 
 def test_container_instance_is_the_docker_host(decs, cluster):
@@ -343,12 +354,7 @@ def test_metadata_credentials_and_awslogs_from_inside_the_container(dberth, decs
               "wget -q -O /tmp/task $ECS_CONTAINER_METADATA_URI_V4/task && cat /tmp/task; echo; "
               "wget -q -O /tmp/creds http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI && cat /tmp/creds; echo; "
               "wget -q -O /tmp/stats $ECS_CONTAINER_METADATA_URI_V4/stats && cat /tmp/stats; echo")
-    td = register(decs, [{
-        "name": "app", "command": ["sh", "-c", script],
-        "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": group, "awslogs-region": REGION,
-            "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
-    }], taskRoleArn=role)
+    td = register(decs, [logged_shell(script, group)], taskRoleArn=role)
     arn = run(decs, cluster, td)
     task = stopped(decs, cluster, arn)
     assert task["containers"][0]["exitCode"] == 0, task
@@ -383,12 +389,7 @@ PROTECTION_SCRIPT = (
 def test_task_protection_from_inside_the_container(decs, dlogs, cluster):
     group = f"/berth/{unique('tp')}"
     role = "arn:aws:iam::000000000000:role/app-task-role"
-    td = register(decs, [{
-        "name": "app", "command": ["sh", "-c", PROTECTION_SCRIPT],
-        "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": group, "awslogs-region": REGION,
-            "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
-    }], taskRoleArn=role)
+    td = register(decs, [logged_shell(PROTECTION_SCRIPT, group)], taskRoleArn=role)
     svc = unique("tp")
     decs.create_service(cluster=cluster, serviceName=svc, taskDefinition=td, desiredCount=1,
                         launchType="EC2")
@@ -416,12 +417,7 @@ def test_task_protection_from_inside_the_container(decs, dlogs, cluster):
     failure = json.loads(log_lines(dlogs, group, stream, lambda ls: len(ls) >= 1)[0])
     assert failure["failure"]["Reason"] == "TASK_NOT_VALID" and failure["failure"]["Arn"] == arn
     decs.stop_task(cluster=cluster, task=arn)
-    bare = register(decs, [{
-        "name": "app", "command": ["sh", "-c", PROTECTION_SCRIPT],
-        "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": group, "awslogs-region": REGION,
-            "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
-    }])
+    bare = register(decs, [logged_shell(PROTECTION_SCRIPT, group)])
     arn = run(decs, cluster, bare)
     stream = f"ecs/app/{arn.split('/')[-1]}"
     denied = json.loads(log_lines(dlogs, group, stream, lambda ls: len(ls) >= 1)[0])

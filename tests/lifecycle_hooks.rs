@@ -56,16 +56,7 @@ impl World {
             .and_then(|d| d.service_deployment_arn())
             .expect("a service deployment")
             .to_owned();
-        self.ecs
-            .describe_service_deployments()
-            .service_deployment_arns(arn)
-            .send()
-            .await
-            .expect("describe service deployments")
-            .service_deployments()
-            .first()
-            .cloned()
-            .expect("service deployment")
+        self.service_deployment(&arn).await
     }
 
     /// Waits for the newest deployment of `name` to pause at `stage`; returns it and its hook id.

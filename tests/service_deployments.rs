@@ -60,19 +60,6 @@ impl World {
             .to_vec()
     }
 
-    async fn describe(&self, arn: &str) -> ServiceDeployment {
-        self.ecs
-            .describe_service_deployments()
-            .service_deployment_arns(arn)
-            .send()
-            .await
-            .expect("describe service deployments")
-            .service_deployments()
-            .first()
-            .cloned()
-            .expect("service deployment")
-    }
-
     async fn revision_task_definition(&self, arn: &str) -> String {
         self.ecs
             .describe_service_revisions()
@@ -95,7 +82,7 @@ impl World {
             |newest| newest.first().and_then(|d| d.status()) == Some(&status),
         )
         .await;
-        self.describe(newest[0].service_deployment_arn().expect("arn"))
+        self.service_deployment(newest[0].service_deployment_arn().expect("arn"))
             .await
     }
 }
@@ -406,7 +393,7 @@ async fn stop_service_deployment_rolls_an_ongoing_deployment_back() {
         .wait_status("st", ServiceDeploymentStatus::Successful)
         .await;
     let old = w
-        .describe(superseded.service_deployment_arn().expect("arn"))
+        .service_deployment(superseded.service_deployment_arn().expect("arn"))
         .await;
     assert_eq!(old.status(), Some(&ServiceDeploymentStatus::Stopped));
     assert!(old.stopped_at().is_some());

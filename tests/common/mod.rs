@@ -8,7 +8,8 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
-    Attribute, ContainerDefinition, DesiredStatus, KeyValuePair, Resource, Service, Task,
+    Attribute, ContainerDefinition, DesiredStatus, KeyValuePair, Resource, Service,
+    ServiceDeployment, Task,
 };
 use berth::{Config, Server};
 use std::fmt::Debug;
@@ -111,6 +112,20 @@ impl World {
             .first()
             .cloned()
             .expect("service")
+    }
+
+    /// DescribeServiceDeployments of one ARN.
+    pub async fn service_deployment(&self, arn: &str) -> ServiceDeployment {
+        self.ecs
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .send()
+            .await
+            .expect("describe service deployments")
+            .service_deployments()
+            .first()
+            .cloned()
+            .expect("service deployment")
     }
 
     /// Polls until `cond` holds for the service.

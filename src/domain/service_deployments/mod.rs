@@ -849,8 +849,10 @@ fn roll_back(
         })?;
     let hist = region.service_deployments.services.entry(k).or_default();
     let reason = format!("Service deployment rollback requested: rolling back to {revision_arn}.");
-    let running_old = svc.deployments[1..]
+    let running_old = svc
+        .deployments
         .iter()
+        .skip(1)
         .map(|d| deployment_id(d).to_owned())
         .find(|id| hist.revision_of.get(id) == Some(&revision_arn));
     if !running_old.is_some_and(|id| services::promote(svc, &id, reason.clone())) {

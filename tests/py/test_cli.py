@@ -1,6 +1,7 @@
 """The unmodified AWS CLI against berth: what a user types in a terminal or a CI script."""
 
 import json
+import time
 
 from berth_helpers import cluster_arn, task_definition_arn, unique
 
@@ -100,3 +101,48 @@ def test_error_path_exit_code_and_code_in_stderr(aws_cli):
                                                                "memory": 64}]))
     assert rc in SERVICE_ERROR_CODES, (rc, err)
     assert "ClientException" in err
+
+
+def test_a_paused_blue_green_deployment_is_continued_from_the_cli(aws_cli, ecs):
+    """What a release pipeline types: deploy with a PAUSE hook, find the hook, continue."""
+    cluster = unique("cli-bg")
+    ecs.create_cluster(clusterName=cluster)
+    td = ecs.register_task_definition(family=cluster, containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 64}])["taskDefinition"]["taskDefinitionArn"]
+    config = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "lifecycleHooks": [
+        {"targetType": "PAUSE", "lifecycleStages": ["PRE_SCALE_UP"],
+         "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"}}]}
+    rc, out = aws_cli("create-service", "--cluster", cluster, "--service-name", "web",
+                      "--task-definition", td, "--desired-count", "1",
+                      "--deployment-configuration", json.dumps(config))
+    assert rc == 0, out
+    assert out["service"]["deploymentConfiguration"]["lifecycleHooks"][0]["targetType"] == "PAUSE"
+
+    rc, listed = aws_cli("list-service-deployments", "--cluster", cluster, "--service", "web")
+    arn = listed["serviceDeployments"][0]["serviceDeploymentArn"]
+
+    def deployment_when(cond) -> dict:
+        deadline = time.monotonic() + 20
+        while True:
+            rc, out = aws_cli("describe-service-deployments", "--service-deployment-arns", arn)
+            if cond(out["serviceDeployments"][0]):
+                return out["serviceDeployments"][0]
+            assert time.monotonic() < deadline, out
+            time.sleep(0.2)
+
+    d = deployment_when(lambda d: any(h["status"] == "AWAITING_ACTION"
+                                      for h in d.get("lifecycleHookDetails", [])))
+    hooks = d["lifecycleHookDetails"]
+    assert hooks[0]["targetType"] == "PAUSE" and hooks[0]["timeoutAction"] == "ROLLBACK", hooks
+    assert d["lifecycleStage"] == "PRE_SCALE_UP" and d["status"] == "IN_PROGRESS", d
+    assert ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"] == []
+
+    rc, err = aws_cli("continue-service-deployment", "--service-deployment-arn", arn,
+                      "--hook-id", "ecs-pause-unknown")
+    assert rc != 0 and "InvalidParameterException" in err, err
+    rc, out = aws_cli("continue-service-deployment", "--service-deployment-arn", arn,
+                      "--hook-id", hooks[0]["hookId"], "--action", "CONTINUE")
+    assert rc == 0 and out == {"serviceDeploymentArn": arn}, out
+    d = deployment_when(lambda d: d["status"] == "SUCCESSFUL")
+    assert d["lifecycleHookDetails"][0]["status"] == "SUCCEEDED", d
+    assert len(ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]) == 1

@@ -185,6 +185,16 @@ impl Endpoints {
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The container behind an endpoint id.
+    fn endpoint(&self, id: &str) -> Option<ContainerEndpoint> {
+        self.registry().containers.get(id).cloned()
+    }
+
+    /// Whether the task was issued role credentials, i.e. it has a task role.
+    fn has_credentials(&self, task_arn: &str) -> bool {
+        self.registry().task_credentials.contains_key(task_arn)
+    }
+
     /// The container behind an endpoint id, with when each container of its task was created.
     fn lookup(&self, id: &str) -> Option<(ContainerEndpoint, HashMap<String, Timestamp>)> {
         let registry = self.registry();
@@ -621,7 +631,7 @@ impl Handler {
                 );
             }
         };
-        let Some((endpoint, _)) = self.endpoints.lookup(id) else {
+        let Some(endpoint) = self.endpoints.endpoint(id) else {
             return error(
                 StatusCode::NOT_FOUND,
                 "",
@@ -648,11 +658,8 @@ impl Handler {
                 );
             }
         };
-        let has_role = self
-            .endpoints
-            .task_view(&endpoint)
-            .is_some_and(|view| task_role(&view.spec).is_some());
-        if !has_role {
+        // The agent looks for the task's credentials, which exist only with a task role.
+        if !self.endpoints.has_credentials(arn) {
             return error(
                 StatusCode::FORBIDDEN,
                 arn,

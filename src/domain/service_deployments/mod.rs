@@ -604,6 +604,16 @@ fn find<'a>(history: &'a History, arn_str: &str) -> Option<&'a Record> {
         .find(|r| r.arn() == arn_str)
 }
 
+fn find_mut<'a>(history: &'a mut History, arn_str: &str) -> Option<&'a mut Record> {
+    let (cluster, service) = owner(arn_str, "service-deployment")?;
+    history
+        .services
+        .get_mut(&key(cluster, service))?
+        .deployments
+        .iter_mut()
+        .find(|r| r.arn() == arn_str)
+}
+
 fn deployment_not_found(arn_str: &str) -> ApiError {
     api_err!(
         ecs::ServiceDeploymentNotFoundException,
@@ -812,10 +822,9 @@ fn roll_back(
     rollback_reason: &str,
     status_reason: &str,
 ) -> Result<(), ApiError> {
-    let (cluster, name) = owner(arn_str, "service-deployment")
+    let k = owner(arn_str, "service-deployment")
         .map(|(c, s)| key(c, s))
         .ok_or_else(|| deployment_not_found(arn_str))?;
-    let k = key(&cluster, &name);
     let previous = region.services.get(&k).and_then(|svc| {
         let (good, _) = svc.last_completed.as_ref()?;
         let hist = region.service_deployments.services.get(&k)?;
@@ -957,14 +966,7 @@ pub fn continue_deployment(
             DeploymentLifecycleHookAction::VALUES.join(", ")
         ));
     }
-    let (cluster, name) =
-        owner(arn_str, "service-deployment").ok_or_else(|| deployment_not_found(arn_str))?;
-    let k = key(cluster, name);
-    let record = region
-        .service_deployments
-        .services
-        .get_mut(&k)
-        .and_then(|h| h.deployments.iter_mut().find(|r| r.arn() == arn_str))
+    let record = find_mut(&mut region.service_deployments, arn_str)
         .ok_or_else(|| deployment_not_found(arn_str))?;
     if record.status() != Status::InProgress {
         return Err(api_err!(
@@ -990,7 +992,9 @@ pub fn continue_deployment(
             "ContinueServiceDeployment requested a rollback.",
         )?;
     }
-    services::touch(region, &k);
+    if let Some((cluster, name)) = owner(arn_str, "service-deployment") {
+        services::touch(region, &key(cluster, name));
+    }
     Ok(arn_str.to_owned())
 }
 

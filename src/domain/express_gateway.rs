@@ -9,6 +9,7 @@
 //! service. The default cluster is created when none is named and it does not exist. What AWS
 //! builds around the service (load balancer, certificate, security group, scaling policy) is not
 //! provisioned: the ingress endpoint is recorded, not served.
+
 use super::{Region, arn, clusters, services, tags, task_definitions};
 use crate::api_err;
 use crate::protocol::{ApiError, Timestamp};

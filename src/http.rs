@@ -4,11 +4,11 @@
 //! Never by Host: SDKs add host prefixes (`data-` for Cloud Map) that say nothing here.
 
 use crate::api::Apis;
+use crate::aws::{ApiError, RequestContext};
 use crate::config::Config;
 use crate::protocol::json::{self, JsonCodec};
 use crate::protocol::model::{Protocol, ServiceDef};
 use crate::protocol::query::{self, QueryCodec};
-use crate::protocol::{ApiError, RequestContext};
 use crate::scheduler::Scheduler;
 use crate::wire;
 use bytes::{Bytes, BytesMut};

@@ -2,9 +2,10 @@
 //! GetLogEvents, FilterLogEvents, retention and tags. Each method takes the region's logs under
 //! the lock and calls the domain (`domain::logs`), which owns the rules.
 
+use crate::aws::now_millis;
+use crate::aws::{ApiError, Empty, RequestContext};
 use crate::domain::Store;
-use crate::domain::logs::{self, now_millis};
-use crate::protocol::{ApiError, Empty, RequestContext};
+use crate::domain::logs;
 use crate::wire::logs::*;
 
 pub struct Logs {

@@ -6,9 +6,10 @@ pub mod ecs;
 pub mod logs;
 pub mod sts;
 
+use crate::aws::{ApiError, RequestContext};
 use crate::domain::Store;
+use crate::protocol::Codec;
 use crate::protocol::model::ServiceDef;
-use crate::protocol::{ApiError, Codec, RequestContext};
 use crate::wire;
 
 pub struct Apis {

@@ -1,6 +1,6 @@
 //! STS, enough for "who am I": SDKs and Terraform call GetCallerIdentity before anything else.
 
-use crate::protocol::{ApiError, RequestContext};
+use crate::aws::{ApiError, RequestContext};
 use crate::wire::sts::{Api, GetCallerIdentityRequest, GetCallerIdentityResponse};
 
 pub struct Sts;
@@ -14,7 +14,7 @@ impl Api for Sts {
         // berth has one principal: the account root, whatever access key signed the request.
         Ok(GetCallerIdentityResponse {
             account: Some(ctx.account_id.clone()),
-            arn: Some(format!("arn:aws:iam::{}:root", ctx.account_id)),
+            arn: Some(crate::aws::arn::root_principal(&ctx.account_id)),
             user_id: Some(ctx.account_id.clone()),
         })
     }

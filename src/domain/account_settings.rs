@@ -1,10 +1,11 @@
 //! ECS account settings: AWS defaults, an account-wide default (PutAccountSettingDefault) and
 //! per-principal values (PutAccountSetting); the effective value is the most specific one.
 
+use super::PAGES;
 use super::Region;
-use super::pagination::{Page, paginate};
 use crate::api_err;
-use crate::protocol::ApiError;
+use crate::aws::ApiError;
+use crate::aws::pagination::Page;
 use crate::wire::ecs::{Setting, SettingName, SettingType};
 use std::collections::BTreeMap;
 
@@ -184,7 +185,7 @@ pub fn list(region: &Region, q: ListQuery) -> Result<Page<Setting>, ApiError> {
             .map(|n| n.to_string())
             .cmp(&b.name.as_ref().map(|n| n.to_string()))
     });
-    paginate(
+    PAGES.paginate(
         out,
         |s| s.name.as_ref().map(|n| n.to_string()).unwrap_or_default(),
         false,

@@ -6,8 +6,8 @@
 
 use super::{Region, clusters, container_instances, new_id};
 use crate::api_err;
+use crate::aws::{ApiError, Timestamp};
 use crate::executor::{Phase, TaskUpdate};
-use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
     AgentUpdateStatus, AttachmentStateChange, Container, ContainerInstance,
     DiscoverPollEndpointResponse, ExecuteCommandRequest, ExecuteCommandResponse, ManagedAgent,

@@ -2,16 +2,9 @@
 
 /// The resource part of an ECS ARN (`cluster/dev`, `task-definition/web:3`), if `s` is one.
 pub fn resource(s: &str) -> Option<&str> {
-    let rest = s.strip_prefix("arn:")?;
-    // partition:service:region:account:resource
-    let mut parts = rest.splitn(5, ':');
-    let _partition = parts.next()?;
-    if parts.next()? != "ecs" {
-        return None;
-    }
-    let _region = parts.next()?;
-    let _account = parts.next()?;
-    parts.next()
+    crate::aws::arn::parse(s)
+        .filter(|arn| arn.service == "ecs")
+        .map(|arn| arn.resource)
 }
 
 /// A cluster named by name or ARN → its name.

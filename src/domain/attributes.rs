@@ -2,10 +2,11 @@
 //! They live on the instance, next to the agent's own attributes, and placement constraints
 //! see them all.
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::{Region, clusters, container_instances};
 use crate::api_err;
-use crate::protocol::ApiError;
+use crate::aws::ApiError;
+use crate::aws::pagination::Page;
 use crate::wire::ecs::{Attribute, TargetType};
 
 const MAX_PER_CALL: usize = 10;
@@ -218,7 +219,7 @@ pub fn list(
         }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
-    let page = paginate(
+    let page = PAGES.paginate(
         found,
         |(k, _)| k.clone(),
         false,

@@ -1,10 +1,11 @@
 //! Capacity providers: FARGATE and FARGATE_SPOT always exist (as on AWS); Auto Scaling group
 //! providers are recorded (berth's capacity is its executor hosts, not an ASG).
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::{Region, arn, tags};
 use crate::api_err;
-use crate::protocol::ApiError;
+use crate::aws::ApiError;
+use crate::aws::pagination::Page;
 use crate::wire::ecs::{
     AutoScalingGroupProvider, AutoScalingGroupProviderUpdate,
     CapacityProvider as WireCapacityProvider, CapacityProviderStatus, CapacityProviderStrategyItem,
@@ -239,9 +240,7 @@ pub fn describe(
     with_tags: bool,
     max_results: Option<i32>,
     next_token: Option<&str>,
-) -> Result<(Page<WireCapacityProvider>, super::Missing), ApiError> {
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
+) -> Result<(Page<WireCapacityProvider>, Vec<crate::wire::ecs::Failure>), ApiError> {
     let lookup = |name: &str| -> Option<WireCapacityProvider> {
         if BUILT_IN.contains(&name) {
             return Some(built_in(region, name));
@@ -251,30 +250,23 @@ pub fn describe(
             .get(name)
             .map(|c| c.to_wire(with_tags))
     };
-    match ids.filter(|v| !v.is_empty()) {
-        Some(ids) => {
-            for id in ids {
-                match lookup(arn::capacity_provider_name(&id)) {
-                    Some(cp) => found.push(cp),
-                    None => missing.push((
-                        region.full_arn(&id, &format!("capacity-provider/{id}")),
-                        "MISSING",
-                    )),
-                }
-            }
-        }
+    let (found, missing) = match ids.filter(|v| !v.is_empty()) {
+        Some(ids) => super::describe_each(
+            &ids,
+            |id| lookup(arn::capacity_provider_name(id)),
+            |id| region.full_arn(id, &format!("capacity-provider/{id}")),
+        ),
         None => {
-            found.extend(BUILT_IN.iter().map(|n| built_in(region, n)));
-            found.extend(
-                region
-                    .capacity_providers
-                    .values()
-                    .filter(|c| c.active())
-                    .map(|c| c.to_wire(with_tags)),
-            );
+            let built_in = BUILT_IN.iter().map(|n| built_in(region, n));
+            let custom = region
+                .capacity_providers
+                .values()
+                .filter(|c| c.active())
+                .map(|c| c.to_wire(with_tags));
+            (built_in.chain(custom).collect(), Vec::new())
         }
-    }
-    let page = paginate(
+    };
+    let page = PAGES.paginate(
         found.into_iter().enumerate(),
         |(i, _)| format!("{i:08}"),
         false,

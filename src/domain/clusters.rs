@@ -1,10 +1,11 @@
 //! Clusters: create (idempotent on an ACTIVE name), describe with `include`, list, update,
 //! capacity providers, delete (INACTIVE, still describable, as AWS keeps them for a while).
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::{Region, arn, tags};
 use crate::api_err;
-use crate::protocol::ApiError;
+use crate::aws::ApiError;
+use crate::aws::pagination::Page;
 use crate::wire::ecs::{
     CapacityProviderStrategyItem, Cluster as WireCluster, ClusterConfiguration, ClusterField,
     ClusterServiceConnectDefaults, ClusterServiceConnectDefaultsRequest, ClusterSetting,
@@ -191,9 +192,11 @@ fn connect_defaults(
         namespace: Some(if r.namespace.starts_with("arn:") {
             r.namespace
         } else {
-            format!(
-                "arn:aws:servicediscovery:{}:{}:namespace/{}",
-                region.name, region.account_id, r.namespace
+            crate::aws::arn::format(
+                "servicediscovery",
+                &region.name,
+                &region.account_id,
+                &format!("namespace/{}", r.namespace),
             )
         }),
     })
@@ -298,19 +301,14 @@ pub fn describe(
             "The number of clusters to describe must be less than or equal to 100."
         ));
     }
-    let mut clusters = Vec::new();
-    let mut failures = Vec::new();
-    for id in ids {
-        match region.clusters.get(arn::cluster_name(&id)) {
-            Some(c) => clusters.push(c.to_wire(&counts(region, &c.name), include)),
-            None => failures.push(Failure {
-                arn: Some(region.full_arn(&id, &format!("cluster/{id}"))),
-                reason: Some("MISSING".into()),
-                detail: None,
-            }),
-        }
-    }
-    Ok((clusters, failures))
+    Ok(super::describe_each(
+        &ids,
+        |id| {
+            let c = region.clusters.get(arn::cluster_name(id))?;
+            Some(c.to_wire(&counts(region, &c.name), include))
+        },
+        |id| region.full_arn(id, &format!("cluster/{id}")),
+    ))
 }
 
 pub fn list(
@@ -323,7 +321,7 @@ pub fn list(
         .values()
         .filter(|c| c.active)
         .map(|c| c.arn.clone());
-    paginate(arns, String::clone, false, max_results, next_token, 100)
+    PAGES.paginate(arns, String::clone, false, max_results, next_token, 100)
 }
 
 pub fn update(

@@ -3,11 +3,12 @@
 //! adds more (with any resources and attributes, e.g. availability zones for spread tests).
 //! Remaining resources are derived from the tasks placed on an instance, never stored.
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::{Region, clusters, new_id, tags};
 use crate::api_err;
+use crate::aws::pagination::Page;
+use crate::aws::{ApiError, Timestamp};
 use crate::executor::Host;
-use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
     Attribute, ContainerInstance as WireInstance, ContainerInstanceStatus, Resource, Tag,
     TargetType, VersionInfo,
@@ -320,7 +321,7 @@ pub fn describe(
     cluster: Option<&str>,
     ids: &[String],
     with_tags: bool,
-) -> Result<(Vec<WireInstance>, super::Missing), ApiError> {
+) -> Result<(Vec<WireInstance>, Vec<crate::wire::ecs::Failure>), ApiError> {
     let cluster = clusters::active(region, cluster)?.name.clone();
     if ids.is_empty() || ids.len() > 100 {
         return Err(api_err!(
@@ -328,18 +329,16 @@ pub fn describe(
             "containerInstances can have at most 100 items."
         ));
     }
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for id in ids {
-        match resolve(region, &cluster, id).and_then(|arn| region.container_instances.get(&arn)) {
-            Some(ci) => found.push(to_wire(region, ci, with_tags)),
-            None => missing.push((
-                region.full_arn(id, &format!("container-instance/{cluster}/{id}")),
-                "MISSING",
-            )),
-        }
-    }
-    Ok((found, missing))
+    Ok(super::describe_each(
+        ids,
+        |id| {
+            let ci = region
+                .container_instances
+                .get(&resolve(region, &cluster, id)?)?;
+            Some(to_wire(region, ci, with_tags))
+        },
+        |id| region.full_arn(id, &format!("container-instance/{cluster}/{id}")),
+    ))
 }
 
 pub fn list(
@@ -374,7 +373,7 @@ pub fn list(
         })
         .map(|ci| ci.arn().to_owned())
         .collect();
-    paginate(arns, String::clone, false, max_results, next_token, 100)
+    PAGES.paginate(arns, String::clone, false, max_results, next_token, 100)
 }
 
 pub fn update_state(
@@ -382,7 +381,7 @@ pub fn update_state(
     cluster: Option<&str>,
     ids: &[String],
     status: ContainerInstanceStatus,
-) -> Result<(Vec<WireInstance>, super::Missing), ApiError> {
+) -> Result<(Vec<WireInstance>, Vec<crate::wire::ecs::Failure>), ApiError> {
     if !matches!(
         status,
         ContainerInstanceStatus::Active | ContainerInstanceStatus::Draining
@@ -406,7 +405,7 @@ pub fn update_state(
                     changed.push(to_wire(region, ci, false));
                 }
             }
-            None => missing.push((id.clone(), "MISSING")),
+            None => missing.push(super::missing(id.clone())),
         }
     }
     Ok((changed, missing))

@@ -4,10 +4,11 @@
 //! not place daemon tasks: ECS runs them only on Managed Instances capacity providers, which
 //! berth does not provision. Every deployment therefore completes at once with no instances.
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::{Region, arn, clusters, tags};
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::pagination::Page;
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     CreateDaemonRequest, DaemonAlarmConfiguration, DaemonCapacityProvider, DaemonContainerImage,
     DaemonDeployment, DaemonDeploymentAlarms, DaemonDeploymentCapacityProvider,
@@ -279,7 +280,7 @@ pub fn list_tds(
             td.data.revision.unwrap_or(0)
         )
     };
-    let page = paginate(
+    let page = PAGES.paginate(
         items,
         key,
         descending,
@@ -690,7 +691,7 @@ pub fn list(region: &Region, req: &ListDaemonsRequest) -> Result<Page<DaemonSumm
         .filter(|((c, _), _)| cluster.as_ref().is_none_or(|want| want == c))
         .map(|(_, d)| d)
         .filter(|d| cps.is_empty() || d.capacity_providers.iter().any(|cp| cps.contains(cp)));
-    let page = paginate(
+    let page = PAGES.paginate(
         items,
         |d| d.arn.clone(),
         false,
@@ -724,27 +725,16 @@ fn check_count(n: usize, member: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn missing(arn: &str) -> Failure {
-    Failure {
-        arn: Some(arn.to_owned()),
-        reason: Some("MISSING".into()),
-        detail: None,
-    }
-}
-
 pub fn describe_deployments(
     region: &Region,
     arns: &[String],
 ) -> Result<(Vec<DaemonDeployment>, Vec<Failure>), ApiError> {
     check_count(arns.len(), "daemonDeploymentArns")?;
-    let (mut found, mut failures) = (Vec::new(), Vec::new());
-    for a in arns {
-        match region.daemons.deployments.get(a) {
-            Some(d) => found.push(d.data.clone()),
-            None => failures.push(missing(a)),
-        }
-    }
-    Ok((found, failures))
+    Ok(super::describe_each(
+        arns,
+        |a| region.daemons.deployments.get(a).map(|d| d.data.clone()),
+        str::to_owned,
+    ))
 }
 
 pub fn describe_revisions(
@@ -752,14 +742,11 @@ pub fn describe_revisions(
     arns: &[String],
 ) -> Result<(Vec<DaemonRevision>, Vec<Failure>), ApiError> {
     check_count(arns.len(), "daemonRevisionArns")?;
-    let (mut found, mut failures) = (Vec::new(), Vec::new());
-    for a in arns {
-        match region.daemons.revisions.get(a) {
-            Some(r) => found.push(r.clone()),
-            None => failures.push(missing(a)),
-        }
-    }
-    Ok((found, failures))
+    Ok(super::describe_each(
+        arns,
+        |a| region.daemons.revisions.get(a).cloned(),
+        str::to_owned,
+    ))
 }
 
 fn secs(t: &Timestamp) -> f64 {
@@ -799,7 +786,7 @@ pub fn list_deployments(
         .collect();
     // Newest first.
     items.sort_by_key(|r| std::cmp::Reverse(r.seq));
-    let page = paginate(
+    let page = PAGES.paginate(
         items,
         |r| format!("{:020}", r.seq),
         true,

@@ -12,7 +12,7 @@
 
 use super::{Region, arn, clusters, services, tags, task_definitions};
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     AccessType, AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition,
     CreateExpressGatewayServiceRequest, CreateServiceRequest, DeploymentConfiguration,

@@ -9,8 +9,10 @@
 
 use super::Store;
 use crate::api_err;
+use crate::aws::pagination::Pager;
+use crate::aws::tags::MAX_PER_RESOURCE;
+use crate::aws::{self, ApiError, now_millis};
 use crate::executor::LogSink;
-use crate::protocol::ApiError;
 use crate::wire::logs as wire;
 use regex::{Regex, RegexBuilder};
 use std::cmp::Reverse;
@@ -31,10 +33,9 @@ const MAX_BATCH_SPAN_MS: i64 = 24 * HOUR_MS;
 const MAX_BATCH_BYTES: usize = 1_048_576;
 const EVENT_OVERHEAD: usize = 26;
 const MAX_BATCH_EVENTS: usize = 10_000;
-const MAX_EVENTS_PER_PAGE: i32 = 10_000;
-const DESCRIBE_LIMIT: i32 = 50;
-const LIST_LIMIT: i32 = 1000;
-const MAX_TAGS: usize = 50;
+const MAX_EVENTS_PER_PAGE: usize = 10_000;
+const DESCRIBE_LIMIT: usize = 50;
+const LIST_LIMIT: usize = 1000;
 /// The only values PutRetentionPolicy takes (the `Days` shape's documentation).
 const RETENTION_DAYS: &[i32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -139,23 +140,38 @@ fn check_stream_name(field: &str, name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A `limit` within `1..=max`, or `default` when absent.
-fn check_limit(limit: Option<i32>, max: i32, default: i32) -> Result<usize, ApiError> {
-    match limit {
-        None => Ok(default as usize),
-        Some(n) if n < 1 => Err(validation(
+/// A `limit` outside `1..=max`, as the model's validation words it.
+fn bad_limit(n: i32, max: usize) -> ApiError {
+    if n < 1 {
+        validation(
             "limit",
             n,
             "Member must have value greater than or equal to 1",
-        )),
-        Some(n) if n > max => Err(validation(
+        )
+    } else {
+        validation(
             "limit",
             n,
             &format!("Member must have value less than or equal to {max}"),
-        )),
-        Some(n) => Ok(n as usize),
+        )
     }
 }
+
+/// Paging of one kind of listing: a token of one operation is not taken by another.
+const fn pager(kind: &'static str) -> Pager {
+    Pager {
+        kind,
+        bad_size: bad_limit,
+        bad_token: invalid_token,
+    }
+}
+
+const GROUPS: Pager = pager("logs:groups");
+const GROUP_LIST: Pager = pager("logs:list");
+const STREAMS: Pager = pager("logs:streams");
+const FILTER: Pager = pager("logs:filter");
+/// GetLogEvents pages by cursor (`f/…`, `b/…`): only its limit is checked this way.
+const EVENTS: Pager = pager("logs:events");
 
 fn check_time(field: &str, t: Option<i64>) -> Result<(), ApiError> {
     match t {
@@ -184,11 +200,13 @@ fn check_class(class: &wire::LogGroupClass) -> Result<(), ApiError> {
 
 fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), ApiError> {
     for (k, v) in tags {
-        check_length("tags", k, 1, 128).map_err(|_| tag_constraint(k, "keys", "length"))?;
+        if !aws::tags::key_length_ok(k) {
+            return Err(tag_constraint(k, "keys", "length"));
+        }
         if !TAG_KEY.is_match(k) {
             return Err(tag_constraint(k, "keys", TAG_KEY_PATTERN));
         }
-        if v.chars().count() > 256 {
+        if !aws::tags::value_length_ok(v) {
             return Err(tag_constraint(v, "values", "length"));
         }
         if !TAG_VALUE.is_match(v) {
@@ -213,14 +231,6 @@ fn tag_constraint(value: &str, what: &str, pattern: &str) -> ApiError {
         value,
         &format!("Map {what} must satisfy constraint: [{constraint}]"),
     )
-}
-
-/// Milliseconds since the epoch, the unit of every CloudWatch Logs time.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,9 +387,11 @@ impl Logs {
     /// `arn:aws:logs:<region>:<account>:log-group:<name>`: the ARN TagResource takes and
     /// DescribeLogGroups reports as `logGroupArn` (its `arn` adds `:*`).
     pub fn group_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:logs:{}:{}:log-group:{name}",
-            self.region, self.account_id
+        aws::arn::format(
+            "logs",
+            &self.region,
+            &self.account_id,
+            &format!("log-group:{name}"),
         )
     }
 
@@ -401,13 +413,12 @@ impl Logs {
                 "Member must satisfy regular expression pattern: [\\w#+=/:,.@-]*",
             )
         };
-        let parts: Vec<&str> = arn.splitn(7, ':').collect();
-        let [prefix, _partition, service, region, account, kind, rest] = parts[..] else {
+        let parsed = aws::arn::parse(arn).filter(|p| p.service == "logs");
+        let Some((p, (kind, rest))) = parsed.and_then(|p| Some((p, p.resource.split_once(':')?)))
+        else {
             return Err(invalid(format!("Invalid ARN: {arn}")));
         };
-        if prefix != "arn" || service != "logs" {
-            return Err(invalid(format!("Invalid ARN: {arn}")));
-        }
+        let (region, account) = (p.region, p.account);
         if kind != "log-group" {
             return Err(group_not_found());
         }
@@ -472,11 +483,11 @@ impl Logs {
         check_class(&class)?;
         let tags = input.tags.unwrap_or_default();
         check_tags(&tags)?;
-        if tags.len() > MAX_TAGS {
+        if tags.len() > MAX_PER_RESOURCE {
             return Err(validation(
                 "tags",
                 tags.len(),
-                &format!("Member must have length less than or equal to {MAX_TAGS}"),
+                &format!("Member must have length less than or equal to {MAX_PER_RESOURCE}"),
             ));
         }
         if self.groups.contains_key(&name) {
@@ -544,7 +555,7 @@ impl Logs {
         &self,
         input: wire::DescribeLogGroupsRequest,
     ) -> Result<wire::DescribeLogGroupsResponse, ApiError> {
-        let limit = check_limit(input.limit, DESCRIBE_LIMIT, DESCRIBE_LIMIT)?;
+        let limit = GROUPS.size(input.limit, DESCRIBE_LIMIT, DESCRIBE_LIMIT)?;
         let prefix = input.log_group_name_prefix.as_deref();
         let pattern = input.log_group_name_pattern.as_deref();
         if let Some(p) = prefix {
@@ -590,7 +601,7 @@ impl Logs {
             }
             None => None,
         };
-        let after = decode_token(input.next_token.as_deref(), "groups")?;
+        let after = GROUPS.after(input.next_token.as_deref())?;
         let start = after.as_deref().or(prefix).unwrap_or("");
         let candidates = self
             .groups
@@ -610,7 +621,7 @@ impl Logs {
                     .is_none_or(|ids| ids.binary_search(name).is_ok())
             })
             .filter(|(_, g)| input.log_group_class.as_ref().is_none_or(|c| *c == g.class));
-        let page = page_of(candidates, limit, |(name, _)| (*name).clone(), "groups");
+        let page = GROUPS.page(candidates, |(name, _)| (*name).clone(), limit);
         let log_groups = page
             .items
             .into_iter()
@@ -639,7 +650,7 @@ impl Logs {
         &self,
         input: wire::ListLogGroupsRequest,
     ) -> Result<wire::ListLogGroupsResponse, ApiError> {
-        let limit = check_limit(input.limit, LIST_LIMIT, DESCRIBE_LIMIT)?;
+        let limit = GROUP_LIST.size(input.limit, DESCRIBE_LIMIT, LIST_LIMIT)?;
         let pattern = match input.log_group_name_pattern.as_deref() {
             None => None,
             Some(p) => {
@@ -668,7 +679,7 @@ impl Logs {
         if let Some(class) = &input.log_group_class {
             check_class(class)?;
         }
-        let after = decode_token(input.next_token.as_deref(), "list")?;
+        let after = GROUP_LIST.after(input.next_token.as_deref())?;
         let candidates = self
             .groups
             .iter()
@@ -684,7 +695,7 @@ impl Logs {
                     })
                 })
             });
-        let page = page_of(candidates, limit, |(name, _)| (*name).clone(), "list");
+        let page = GROUP_LIST.page(candidates, |(name, _)| (*name).clone(), limit);
         Ok(wire::ListLogGroupsResponse {
             log_groups: Some(
                 page.items
@@ -764,7 +775,7 @@ impl Logs {
             input.log_group_name.as_deref(),
             input.log_group_identifier.as_deref(),
         )?;
-        let limit = check_limit(input.limit, DESCRIBE_LIMIT, DESCRIBE_LIMIT)?;
+        let limit = STREAMS.size(input.limit, DESCRIBE_LIMIT, DESCRIBE_LIMIT)?;
         let prefix = input.log_stream_name_prefix.as_deref();
         if let Some(p) = prefix {
             check_stream_name("logStreamNamePrefix", p)?;
@@ -787,7 +798,7 @@ impl Logs {
         }
         let descending = input.descending.unwrap_or(false);
         let group = self.group(&name)?;
-        let after = decode_token(input.next_token.as_deref(), "streams")?;
+        let after = STREAMS.after(input.next_token.as_deref())?;
         // The sort key: the name, or the last event's time (zero-padded so strings sort like
         // numbers, streams without events first) then the name.
         let sort_key = |stream_name: &str, s: &LogStream| -> String {
@@ -817,7 +828,7 @@ impl Logs {
             Some(a) if descending => k < a,
             Some(a) => k > a,
         });
-        let page = page_of(rest, limit, |(k, _, _)| k.clone(), "streams");
+        let page = STREAMS.page(rest, |(k, _, _)| k.clone(), limit);
         let log_streams = page
             .items
             .into_iter()
@@ -979,7 +990,7 @@ impl Logs {
             input.log_group_identifier.as_deref(),
         )?;
         check_stream_name("logStreamName", &input.log_stream_name)?;
-        let limit = check_limit(input.limit, MAX_EVENTS_PER_PAGE, MAX_EVENTS_PER_PAGE)?;
+        let limit = EVENTS.size(input.limit, MAX_EVENTS_PER_PAGE, MAX_EVENTS_PER_PAGE)?;
         check_time("startTime", input.start_time)?;
         check_time("endTime", input.end_time)?;
         let cursor = input.next_token.as_deref().map(Cursor::parse).transpose()?;
@@ -1098,13 +1109,13 @@ impl Logs {
         if let Some(p) = &input.log_stream_name_prefix {
             check_stream_name("logStreamNamePrefix", p)?;
         }
-        let limit = check_limit(input.limit, MAX_EVENTS_PER_PAGE, MAX_EVENTS_PER_PAGE)?;
+        let limit = FILTER.size(input.limit, MAX_EVENTS_PER_PAGE, MAX_EVENTS_PER_PAGE)?;
         check_time("startTime", input.start_time)?;
         check_time("endTime", input.end_time)?;
         let pattern_text = input.filter_pattern.as_deref().unwrap_or("");
         check_length("filterPattern", pattern_text, 0, 1024)?;
         let pattern = FilterPattern::parse(pattern_text)?;
-        let after = match decode_token(input.next_token.as_deref(), "filter")? {
+        let after = match FILTER.after(input.next_token.as_deref())? {
             None => None,
             Some(k) => Some(k.parse::<u128>().map_err(|_| invalid_token())?),
         };
@@ -1179,7 +1190,7 @@ impl Logs {
             })
             .collect();
         let next_token = if more {
-            last_key.map(|k| encode_token("filter", &k.to_string()))
+            last_key.map(|k| FILTER.token(&k.to_string()))
         } else {
             None
         };
@@ -1221,17 +1232,17 @@ impl Logs {
         merge_tags(group, tags, || {
             api_err!(
                 logs::TooManyTagsException,
-                "A resource can have no more than {MAX_TAGS} tags."
+                "A resource can have no more than {MAX_PER_RESOURCE} tags."
             )
         })
     }
 
     pub fn untag_resource(&mut self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
-        if keys.len() > MAX_TAGS {
+        if keys.len() > MAX_PER_RESOURCE {
             return Err(validation(
                 "tagKeys",
                 format!("[{} keys]", keys.len()),
-                &format!("Member must have length less than or equal to {MAX_TAGS}"),
+                &format!("Member must have length less than or equal to {MAX_PER_RESOURCE}"),
             ));
         }
         let group = self.tagged_group(arn)?;
@@ -1258,7 +1269,9 @@ impl Logs {
         check_tags(&tags)?;
         let group = self.group_mut(name)?;
         merge_tags(group, tags, || {
-            invalid(format!("A resource can have no more than {MAX_TAGS} tags."))
+            invalid(format!(
+                "A resource can have no more than {MAX_PER_RESOURCE} tags."
+            ))
         })
     }
 
@@ -1370,8 +1383,12 @@ fn merge_tags(
     tags: BTreeMap<String, String>,
     too_many: impl Fn() -> ApiError,
 ) -> Result<(), ApiError> {
-    let added = tags.keys().filter(|k| !group.tags.contains_key(*k)).count();
-    if group.tags.len() + added > MAX_TAGS {
+    let count = aws::tags::count_after_merge(
+        group.tags.len(),
+        |k| group.tags.contains_key(k),
+        tags.keys().map(String::as_str),
+    );
+    if count > MAX_PER_RESOURCE {
         return Err(too_many());
     }
     group.tags.extend(tags);
@@ -1441,49 +1458,6 @@ impl Cursor {
             Cursor::Before(k)
         })
     }
-}
-
-struct Page<T> {
-    items: Vec<T>,
-    next_token: Option<String>,
-}
-
-/// The first `size` of `rest` and, when more remain, a token naming the last one returned.
-fn page_of<T>(
-    rest: impl Iterator<Item = T>,
-    size: usize,
-    key: impl Fn(&T) -> String,
-    kind: &str,
-) -> Page<T> {
-    let mut rest = rest.peekable();
-    let items: Vec<T> = rest.by_ref().take(size).collect();
-    let next_token = match (rest.peek(), items.last()) {
-        (Some(_), Some(last)) => Some(encode_token(kind, &key(last))),
-        _ => None,
-    };
-    Page { items, next_token }
-}
-
-/// Opaque to clients; names the operation so a token of one is not taken by another.
-fn encode_token(kind: &str, key: &str) -> String {
-    aws_smithy_types::base64::encode(format!("berth-logs:{kind}:{key}"))
-}
-
-fn decode_token(token: Option<&str>, kind: &str) -> Result<Option<String>, ApiError> {
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    aws_smithy_types::base64::decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| {
-            s.strip_prefix("berth-logs:")
-                .and_then(|s| s.strip_prefix(kind))
-                .and_then(|s| s.strip_prefix(':'))
-                .map(str::to_owned)
-        })
-        .map(Some)
-        .ok_or_else(invalid_token)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ pub mod container_instances;
 pub mod daemons;
 pub mod express_gateway;
 pub mod logs;
-pub mod pagination;
 pub mod placement;
 pub mod service_deployments;
 pub mod services;
@@ -23,7 +22,10 @@ pub mod task_protection;
 pub mod task_sets;
 pub mod tasks;
 
+use crate::api_err;
+use crate::aws::pagination::Pager;
 use crate::executor::Host;
+use crate::wire::ecs::Failure;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -62,7 +64,7 @@ pub struct Region {
     /// Task sets of EXTERNAL / CODE_DEPLOY services by task set ARN.
     pub task_sets: BTreeMap<String, task_sets::TaskSet>,
     /// Scale-in protection: task ARN → when it expires.
-    pub task_protection: HashMap<String, crate::protocol::Timestamp>,
+    pub task_protection: HashMap<String, crate::aws::Timestamp>,
     /// RunTask/CreateService `clientToken` → what that call created (idempotency).
     pub client_tokens: HashMap<String, Vec<String>>,
     /// Daemon task definitions, daemons, their revisions and deployments.
@@ -101,7 +103,7 @@ impl Region {
 
     /// `arn:aws:ecs:<region>:<account>:<resource>`
     pub fn arn(&self, resource: &str) -> String {
-        format!("arn:aws:ecs:{}:{}:{resource}", self.name, self.account_id)
+        crate::aws::arn::format("ecs", &self.name, &self.account_id, resource)
     }
 
     /// An identifier as a full ARN: kept when it is one, else `resource` in this region. Describe
@@ -116,7 +118,7 @@ impl Region {
 
     /// The principal every request acts as: berth has one, the account root.
     pub fn root_principal(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.account_id)
+        crate::aws::arn::root_principal(&self.account_id)
     }
 }
 
@@ -168,8 +170,37 @@ impl Store {
     }
 }
 
-/// Identifiers a describe call did not find, with the reason (`MISSING`), for `failures`.
-pub type Missing = Vec<(String, &'static str)>;
+/// How ECS pages: a bad `maxResults` or `nextToken` is an InvalidParameterException.
+pub const PAGES: Pager = Pager {
+    kind: "ecs",
+    bad_size: |_, max| {
+        api_err!(
+            ecs::InvalidParameterException,
+            "maxResults must be between 1 and {max}."
+        )
+    },
+    bad_token: || api_err!(ecs::InvalidParameterException, "Invalid nextToken value."),
+};
+
+/// A describe-many call's answer: what `find` found of `ids`, and a MISSING failure naming
+/// `arn_of(id)` for each identifier it did not (AWS reports unknown identifiers this way, not as
+/// an error).
+pub fn describe_each<'a, T>(
+    ids: impl IntoIterator<Item = &'a String>,
+    find: impl FnMut(&str) -> Option<T>,
+    mut arn_of: impl FnMut(&str) -> String,
+) -> (Vec<T>, Vec<Failure>) {
+    crate::aws::found_and_missing(ids, find, |id| missing(arn_of(id)))
+}
+
+/// The failure a describe call reports for an identifier it did not find.
+pub fn missing(arn: String) -> Failure {
+    Failure {
+        arn: Some(arn),
+        reason: Some("MISSING".into()),
+        detail: None,
+    }
+}
 
 /// A new resource id as ECS makes them: 32 lowercase hex digits.
 pub fn new_id() -> String {

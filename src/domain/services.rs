@@ -3,11 +3,12 @@
 //! does: replace stopped tasks, roll deployments within minimumHealthyPercent/maximumPercent,
 //! trip the deployment circuit breaker and roll back, keep one task per instance for DAEMON.
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::tasks::{self, Launch, NewTask};
 use super::{Region, arn, clusters, tags, task_definitions};
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::pagination::Page;
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     CapacityProviderStrategyItem, ContainerInstanceStatus, CreateServiceRequest,
     Deployment as WireDeployment, DeploymentCircuitBreaker, DeploymentConfiguration,
@@ -749,20 +750,15 @@ pub fn describe(
             "Services cannot be empty and can have at most 10 items."
         ));
     }
-    let mut found = Vec::new();
-    let mut failures = Vec::new();
-    for id in ids {
-        let name = id.rsplit('/').next().unwrap_or(id);
-        match region.services.get(&key(&cluster, name)) {
-            Some(s) => found.push(describe_one(region, s, with_tags)),
-            None => failures.push(crate::wire::ecs::Failure {
-                arn: Some(region.full_arn(id, &format!("service/{cluster}/{id}"))),
-                reason: Some("MISSING".into()),
-                detail: None,
-            }),
-        }
-    }
-    Ok((found, failures))
+    Ok(super::describe_each(
+        ids,
+        |id| {
+            let name = id.rsplit('/').next().unwrap_or(id);
+            let s = region.services.get(&key(&cluster, name))?;
+            Some(describe_one(region, s, with_tags))
+        },
+        |id| region.full_arn(id, &format!("service/{cluster}/{id}")),
+    ))
 }
 
 pub fn list(
@@ -781,7 +777,7 @@ pub fn list(
         .filter(|s| launch_type.is_none_or(|l| Some(l) == s.data.launch_type.as_ref()))
         .filter(|s| scheduling.is_none_or(|l| Some(l) == s.data.scheduling_strategy.as_ref()))
         .map(|s| s.arn().to_owned());
-    paginate(arns, String::clone, false, max_results, next_token, 100)
+    PAGES.paginate(arns, String::clone, false, max_results, next_token, 100)
 }
 
 /// Services that registered in a Cloud Map namespace (through Service Connect).
@@ -805,7 +801,7 @@ pub fn list_by_namespace(
                 .is_some_and(|n| n == namespace || n.rsplit('/').next() == Some(short))
         })
         .map(|s| s.arn().to_owned());
-    paginate(arns, String::clone, false, max_results, next_token, 100)
+    PAGES.paginate(arns, String::clone, false, max_results, next_token, 100)
 }
 
 pub fn tags_mut<'a>(

@@ -1,35 +1,34 @@
-//! Resource tags with the limits AWS enforces on every ECS resource: at most 50 per resource,
-//! keys of 1–128 and values of up to 256 characters, and the `aws:` prefix reserved.
+//! Resource tags on ECS resources: AWS's common limits (`aws::tags`) in ECS's words, and the
+//! `aws:` prefix reserved.
 
 use crate::api_err;
-use crate::protocol::ApiError;
+use crate::aws::tags::MAX_PER_RESOURCE;
+use crate::aws::{self, ApiError};
 use crate::wire::ecs::Tag;
-
-pub const MAX_TAGS: usize = 50;
 
 pub fn validate(tags: &[Tag]) -> Result<(), ApiError> {
     for tag in tags {
         let key = tag.key.as_deref().unwrap_or("");
-        if key.is_empty() || key.chars().count() > 128 {
+        if !aws::tags::key_length_ok(key) {
             return Err(api_err!(
                 ecs::InvalidParameterException,
                 "Tag keys must be between 1 and 128 characters in length."
             ));
         }
-        if tag.value.as_deref().unwrap_or("").chars().count() > 256 {
+        if !aws::tags::value_length_ok(tag.value.as_deref().unwrap_or("")) {
             return Err(api_err!(
                 ecs::InvalidParameterException,
                 "Tag values must be between 0 and 256 characters in length."
             ));
         }
-        if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+        if aws::tags::is_reserved(key) {
             return Err(api_err!(
                 ecs::InvalidParameterException,
                 "Tag keys with the prefix 'aws:' are reserved for AWS use."
             ));
         }
     }
-    if tags.len() > MAX_TAGS {
+    if tags.len() > MAX_PER_RESOURCE {
         return Err(too_many());
     }
     Ok(())
@@ -38,7 +37,7 @@ pub fn validate(tags: &[Tag]) -> Result<(), ApiError> {
 fn too_many() -> ApiError {
     api_err!(
         ecs::InvalidParameterException,
-        "The maximum number of tags for a resource is {MAX_TAGS}."
+        "The maximum number of tags for a resource is {MAX_PER_RESOURCE}."
     )
 }
 
@@ -52,7 +51,7 @@ pub fn merge(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), ApiError> {
             None => merged.push(tag.clone()),
         }
     }
-    if merged.len() > MAX_TAGS {
+    if merged.len() > MAX_PER_RESOURCE {
         return Err(too_many());
     }
     *existing = merged;

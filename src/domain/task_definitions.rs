@@ -2,10 +2,11 @@
 //! mode rules, Fargate's cpu/memory table, memory settings), revisions numbered per family,
 //! describe by family / family:revision / ARN, list and page, deregister and delete.
 
-use super::pagination::{self, Page, paginate};
+use super::PAGES;
 use super::{Region, arn, tags};
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::pagination::Page;
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     Attribute, Compatibility, ContainerDefinition, Failure, LogDriver, NetworkMode,
     RegisterTaskDefinitionRequest, SortOrder, Tag, TaskDefinition, TaskDefinitionFamilyStatus,
@@ -125,8 +126,9 @@ fn fargate_memory_ok(cpu: u32, memory: u32) -> bool {
     }
 }
 
-/// `"1 vCPU"`, `"0.25 vcpu"` or `"1024"` → cpu units.
-fn parse_cpu(s: &str) -> Option<u32> {
+/// `"1 vCPU"`, `"0.25 vcpu"` or `"1024"` → cpu units: a task size as ECS accepts it, in a
+/// task definition or an override.
+pub fn cpu_units(s: &str) -> Option<u32> {
     let t = s.trim().to_ascii_lowercase();
     if let Some(v) = t.strip_suffix("vcpu") {
         let v: f64 = v.trim().parse().ok()?;
@@ -136,7 +138,7 @@ fn parse_cpu(s: &str) -> Option<u32> {
 }
 
 /// `"2 GB"`, `"2gb"` or `"2048"` → MiB.
-fn parse_memory(s: &str) -> Option<u32> {
+pub fn memory_mib(s: &str) -> Option<u32> {
     let t = s.trim().to_ascii_lowercase();
     if let Some(v) = t.strip_suffix("gb") {
         let v: f64 = v.trim().parse().ok()?;
@@ -183,7 +185,7 @@ fn validate(req: &RegisterTaskDefinitionRequest) -> Result<Checked, ApiError> {
     let cpu = match req.cpu.as_deref() {
         None => None,
         Some(s) => Some(
-            parse_cpu(s)
+            cpu_units(s)
                 .filter(|c| *c >= 128)
                 .ok_or_else(|| client(format!("Invalid 'cpu' setting for task. Value: {s}")))?,
         ),
@@ -191,7 +193,7 @@ fn validate(req: &RegisterTaskDefinitionRequest) -> Result<Checked, ApiError> {
     let memory = match req.memory.as_deref() {
         None => None,
         Some(s) => Some(
-            parse_memory(s)
+            memory_mib(s)
                 .filter(|m| *m >= 6)
                 .ok_or_else(|| client(format!("Invalid 'memory' setting for task. Value: {s}")))?,
         ),
@@ -422,10 +424,7 @@ pub fn register(
         .or_default();
     family.last_revision += 1;
     let revision = family.last_revision;
-    let arn = format!(
-        "arn:aws:ecs:{}:{}:task-definition/{family_name}:{revision}",
-        region.name, region.account_id
-    );
+    let arn = region.arn(&format!("task-definition/{family_name}:{revision}"));
     let data = TaskDefinition {
         task_definition_arn: Some(arn),
         family: Some(family_name.clone()),
@@ -564,8 +563,8 @@ pub fn list(
     };
     // Seek to the token instead of walking every revision: listing stays as cheap as one
     // page however many revisions exist.
-    let size = pagination::page_size(max_results, 100)?;
-    let after = pagination::after_key(next_token)?.map(|k| match k.rsplit_once(' ') {
+    let size = PAGES.size(max_results, 100, 100)?;
+    let after = PAGES.after(next_token)?.map(|k| match k.rsplit_once(' ') {
         Some((f, r)) => (f.to_owned(), r.parse::<i32>().unwrap_or(0)),
         None => (k, 0),
     });
@@ -593,7 +592,7 @@ pub fn list(
                     .map(|(_, r)| r)
                     .filter(wanted)
             });
-        pagination::page_from(items, |r| list_key(r.family(), r.revision()), size)
+        PAGES.page(items, |r| list_key(r.family(), r.revision()), size)
     } else {
         let lower = match &after {
             Some((f, _)) => Bound::Included(f.clone()),
@@ -613,7 +612,7 @@ pub fn list(
                     .map(|(_, r)| r)
                     .filter(wanted)
             });
-        pagination::page_from(items, |r| list_key(r.family(), r.revision()), size)
+        PAGES.page(items, |r| list_key(r.family(), r.revision()), size)
     };
     Ok(Page {
         items: page.items.into_iter().map(Revision::arn).collect(),
@@ -650,7 +649,7 @@ pub fn list_families(
         };
         keep.then(|| name.clone())
     });
-    paginate(names, String::clone, false, max_results, next_token, 100)
+    PAGES.paginate(names, String::clone, false, max_results, next_token, 100)
 }
 
 pub fn tags_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
@@ -668,8 +667,11 @@ mod tests {
         assert!(fargate_memory_ok(1024, 8192));
         assert!(!fargate_memory_ok(8192, 18432));
         assert!(fargate_memory_ok(8192, 20480));
-        assert_eq!(parse_cpu("0.25 vCPU"), Some(256));
-        assert_eq!(parse_memory("2 GB"), Some(2048));
+        assert_eq!(cpu_units("0.25 vCPU"), Some(256));
+        assert_eq!(cpu_units("256"), Some(256));
+        assert_eq!(memory_mib("2 GB"), Some(2048));
+        assert_eq!(memory_mib("1 gb"), Some(1024));
+        assert_eq!(memory_mib("lots"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::{Region, clusters};
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{Failure, ProtectedTask};
 
 /// "If you don't specify the time, then the task is automatically protected for 120 minutes."

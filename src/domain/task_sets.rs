@@ -8,7 +8,7 @@ use super::services::Service;
 use super::tasks::{self, Launch};
 use super::{Region, arn, clusters, tags, task_definitions, task_protection};
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     ContainerInstanceStatus, CreateTaskSetRequest, DeploymentControllerType, Failure, HealthStatus,
     LaunchType, Scale, ScaleUnit, ServiceEvent, StabilityStatus, Tag, TaskDefinition,
@@ -339,11 +339,7 @@ pub fn describe(
         match region.task_sets.get(&arn).filter(mine) {
             Some(s) => found.push(describe_one(region, s, with_tags)),
             // AWS reports sets it does not know as failures, not as an error.
-            None => failures.push(Failure {
-                arn: Some(arn),
-                reason: Some("MISSING".into()),
-                detail: None,
-            }),
+            None => failures.push(super::missing(arn)),
         }
     }
     Ok((found, failures))

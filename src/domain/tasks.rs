@@ -2,12 +2,13 @@
 //! scheduler hands them to the executor and applies what it reports. StopTask records
 //! desiredStatus STOPPED with the caller's reason. Stopped tasks stay describable for an hour.
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::placement::{self, Candidate, Demand, PlacedTask};
 use super::{Region, arn, clusters, container_instances, new_id, tags, task_definitions};
 use crate::api_err;
+use crate::aws::pagination::Page;
+use crate::aws::{ApiError, Timestamp};
 use crate::executor::{Phase, TaskSpec, TaskUpdate};
-use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
     Attachment, CapacityProviderStrategyItem, Connectivity, Container, ContainerOverride,
     DesiredStatus, Failure, HealthStatus, KeyValuePair, LaunchType, NetworkConfiguration,
@@ -777,11 +778,7 @@ pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Fail
                 .map(
                     |id| match container_instances::resolve(region, &cluster, id) {
                         Some(arn) => Ok(Some(arn)),
-                        None => Err(Failure {
-                            arn: Some(id.clone()),
-                            reason: Some("MISSING".into()),
-                            detail: None,
-                        }),
+                        None => Err(super::missing(id.clone())),
                     },
                 )
                 .collect()
@@ -835,10 +832,22 @@ pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Fail
     Ok((tasks, failures))
 }
 
-/// A task of `cluster` by ARN or id.
-fn find<'a>(region: &'a mut Region, cluster: &str, id: &str) -> Option<&'a mut Task> {
+/// The ARN of a task of `cluster` named by ARN or id.
+fn task_arn(region: &Region, cluster: &str, id: &str) -> String {
     let short = id.rsplit('/').next().unwrap_or(id);
-    let arn = region.arn(&format!("task/{cluster}/{short}"));
+    region.arn(&format!("task/{cluster}/{short}"))
+}
+
+/// A task of `cluster` by ARN or id.
+fn get<'a>(region: &'a Region, cluster: &str, id: &str) -> Option<&'a Task> {
+    region
+        .tasks
+        .get(&task_arn(region, cluster, id))
+        .map(Box::as_ref)
+}
+
+fn find<'a>(region: &'a mut Region, cluster: &str, id: &str) -> Option<&'a mut Task> {
+    let arn = task_arn(region, cluster, id);
     region.tasks.get_mut(&arn).map(Box::as_mut)
 }
 
@@ -879,25 +888,17 @@ pub fn describe(
             "Tasks cannot be empty and can have at most 100 items."
         ));
     }
-    let mut found = Vec::new();
-    let mut failures = Vec::new();
-    for id in ids {
-        match find(region, &cluster, id) {
-            Some(t) => {
-                let mut data = t.data.clone();
-                if !with_tags {
-                    data.tags = None;
-                }
-                found.push(data);
+    Ok(super::describe_each(
+        ids,
+        |id| {
+            let mut data = get(region, &cluster, id)?.data.clone();
+            if !with_tags {
+                data.tags = None;
             }
-            None => failures.push(Failure {
-                arn: Some(region.full_arn(id, &format!("task/{cluster}/{id}"))),
-                reason: Some("MISSING".into()),
-                detail: None,
-            }),
-        }
-    }
-    Ok((found, failures))
+            Some(data)
+        },
+        |id| region.full_arn(id, &format!("task/{cluster}/{id}")),
+    ))
 }
 
 pub struct ListTasks {
@@ -954,7 +955,7 @@ pub fn list(region: &mut Region, q: ListTasks) -> Result<Page<String>, ApiError>
         .filter(|t| q.launch_type.is_none() || t.data.launch_type == q.launch_type)
         .map(|t| t.arn().to_owned())
         .collect();
-    paginate(
+    PAGES.paginate(
         arns,
         String::clone,
         false,

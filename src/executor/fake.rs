@@ -8,7 +8,7 @@
 //! Without a script a container runs until it is stopped.
 
 use super::{ContainerReport, Executor, Host, Phase, TaskSpec, TaskUpdate, UpdateSender};
-use crate::protocol::Timestamp;
+use crate::aws::Timestamp;
 use crate::wire::ecs::{
     HealthStatus, NetworkBinding, NetworkMode, TaskStopCode, TransportProtocol,
 };

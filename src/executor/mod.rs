@@ -6,7 +6,7 @@
 pub mod docker;
 pub mod fake;
 
-use crate::protocol::Timestamp;
+use crate::aws::Timestamp;
 use crate::wire::ecs::{HealthStatus, NetworkBinding, TaskDefinition, TaskOverride, TaskStopCode};
 use std::sync::Arc;
 

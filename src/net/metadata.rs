@@ -9,9 +9,9 @@
 //! task itself is read from the domain's state on every request, so the answers follow what the
 //! executor reports. Docker stays behind [`Executor::stats`].
 
-use crate::domain::{Store, task_protection, tasks};
+use crate::aws::{ApiError, Timestamp};
+use crate::domain::{Store, task_definitions, task_protection, tasks};
 use crate::executor::{Executor, TaskEndpoints, TaskSpec};
-use crate::protocol::{ApiError, Timestamp};
 use crate::wire::ecs::{
     Container, ContainerDefinition, ContainerOverride, Failure, HealthStatus, LaunchType,
     NetworkMode, ProtectedTask, Task as WireTask,
@@ -979,26 +979,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// A task's cpu or memory as ECS stores it (`"256"`) or as it accepts it (`"0.25 vCPU"`,
-/// `"1 GB"`), in CPU units or MiB.
-fn parse_size(value: &str) -> Option<f64> {
-    let value = value.trim();
-    if let Ok(n) = value.parse::<f64>() {
-        return Some(n);
-    }
-    let lower = value.to_ascii_lowercase();
-    let (number, scale) = if let Some(n) = lower.strip_suffix("vcpu") {
-        (n, 1024.0)
-    } else if let Some(n) = lower.strip_suffix("gb") {
-        (n, 1024.0)
-    } else if let Some(n) = lower.strip_suffix("mb") {
-        (n, 1.0)
-    } else {
-        return None;
-    };
-    number.trim().parse::<f64>().ok().map(|n| n * scale)
-}
-
 /// A task as the domain holds it, copied out of the state for one response.
 struct TaskView {
     data: WireTask,
@@ -1081,15 +1061,15 @@ impl TaskView {
         let cpu = overrides
             .and_then(|o| o.cpu.as_deref())
             .or(definition.cpu.as_deref())
-            .and_then(parse_size)
-            .filter(|c| *c > 0.0)
-            .map(|units| units / 1024.0);
+            .and_then(task_definitions::cpu_units)
+            .filter(|c| *c > 0)
+            .map(|units| f64::from(units) / 1024.0);
         let memory = overrides
             .and_then(|o| o.memory.as_deref())
             .or(definition.memory.as_deref())
-            .and_then(parse_size)
-            .filter(|m| *m > 0.0)
-            .map(|m| m as i64);
+            .and_then(task_definitions::memory_mib)
+            .filter(|m| *m > 0)
+            .map(i64::from);
         (cpu.is_some() || memory.is_some()).then_some(Limits { cpu, memory })
     }
 
@@ -1962,15 +1942,6 @@ mod tests {
         );
         assert_eq!(at(951_782_400, 0), "2000-02-29T00:00:00Z");
         assert_eq!(at(4_102_444_799, 500_000_000), "2099-12-31T23:59:59.5Z");
-    }
-
-    #[test]
-    fn sizes_as_ecs_accepts_them() {
-        assert_eq!(parse_size("256"), Some(256.0));
-        assert_eq!(parse_size("0.25 vCPU"), Some(256.0));
-        assert_eq!(parse_size("1 GB"), Some(1024.0));
-        assert_eq!(parse_size("512 MB"), Some(512.0));
-        assert_eq!(parse_size("lots"), None);
     }
 
     #[test]

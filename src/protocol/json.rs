@@ -2,8 +2,8 @@
 //! errors `{"__type": code, "message": …}`.
 
 use super::codec::Codec;
-use super::error::ApiError;
 use super::model::{OpDef, ServiceDef, Shape, ShapeId};
+use crate::aws::ApiError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

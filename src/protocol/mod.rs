@@ -2,12 +2,10 @@
 //! the generated types, encoding responses and errors the way the SDKs parse them.
 
 pub mod codec;
-pub mod error;
 pub mod json;
 pub mod model;
 pub mod query;
-pub mod types;
 
-pub use codec::{Codec, RequestContext};
-pub use error::ApiError;
-pub use types::{Blob, Empty, Timestamp};
+pub use codec::Codec;
+// The generated wire modules import these from here until they are regenerated.
+pub use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};

@@ -5,9 +5,9 @@
 //! and `QueryParser`/`EC2QueryParser` (responses), which is what the CLI and SDKs speak.
 
 use super::codec::Codec;
-use super::error::ApiError;
 use super::model::{Member, OpDef, Protocol, ServiceDef, Shape, ShapeId};
-use super::types::Timestamp;
+use crate::aws::ApiError;
+use crate::aws::Timestamp;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use serde::de::DeserializeOwned;
@@ -1157,7 +1157,7 @@ mod tests {
 
     #[test]
     fn encodes_operations_without_output() {
-        let empty = crate::protocol::Empty {};
+        let empty = crate::aws::Empty {};
         assert_eq!(
             encode(&iam::SERVICE, "AttachRolePolicy", &empty),
             "<AttachRolePolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\

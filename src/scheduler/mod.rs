@@ -12,9 +12,9 @@
 //! throttle running out, a drained instance). Every pass hands new and stopped tasks to the
 //! executor.
 
+use crate::aws::Timestamp;
 use crate::domain::{Store, services, task_sets, tasks};
 use crate::executor::{Executor, TaskUpdate};
-use crate::protocol::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,11 +1,11 @@
 //! The ECS API (JSON 1.1, `AmazonEC2ContainerServiceV20141113`). Each method takes the region's
 //! state under the lock, calls the domain, and shapes the response.
 
+use crate::aws::{ApiError, RequestContext};
 use crate::domain::{
     Store, account_settings, agent, attributes, capacity_providers, clusters, container_instances,
     daemons, express_gateway, services, tags, task_definitions, task_protection, task_sets, tasks,
 };
-use crate::protocol::{ApiError, RequestContext};
 use crate::wire::ecs::*;
 
 pub struct Ecs {
@@ -35,18 +35,6 @@ impl Ecs {
         self.store.changed();
         out
     }
-}
-
-/// `(arn, reason)` pairs as the `failures` member.
-fn failures(missing: Vec<(String, &'static str)>) -> Vec<Failure> {
-    missing
-        .into_iter()
-        .map(|(arn, reason)| Failure {
-            arn: Some(arn),
-            reason: Some(reason.into()),
-            detail: None,
-        })
-        .collect()
 }
 
 impl Api for Ecs {
@@ -376,17 +364,9 @@ impl Api for Ecs {
                 input.next_token.as_deref(),
             )
         })?;
-        let failures = missing
-            .into_iter()
-            .map(|(arn, reason)| Failure {
-                arn: Some(arn),
-                reason: Some(reason.into()),
-                detail: None,
-            })
-            .collect();
         Ok(DescribeCapacityProvidersResponse {
             capacity_providers: Some(page.items),
-            failures: Some(failures),
+            failures: Some(missing),
             next_token: page.next_token,
         })
     }
@@ -821,7 +801,7 @@ impl Api for Ecs {
         })?;
         Ok(DescribeContainerInstancesResponse {
             container_instances: Some(found),
-            failures: Some(failures(missing)),
+            failures: Some(missing),
         })
     }
 
@@ -861,7 +841,7 @@ impl Api for Ecs {
         })?;
         Ok(UpdateContainerInstancesStateResponse {
             container_instances: Some(changed),
-            failures: Some(failures(missing)),
+            failures: Some(missing),
         })
     }
 

@@ -15,7 +15,7 @@
 
 use super::super::services::Gate;
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookAction as Action,
     DeploymentLifecycleHookDetail, DeploymentLifecycleHookStage as HookStage,

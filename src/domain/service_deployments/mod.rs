@@ -17,11 +17,12 @@ mod lifecycle;
 
 pub use lifecycle::{Facts, validate as validate_lifecycle};
 
-use super::pagination::{Page, paginate};
+use super::PAGES;
 use super::services::{self, Gate, Service};
 use super::{Region, arn, clusters};
 use crate::api_err;
-use crate::protocol::{ApiError, Timestamp};
+use crate::aws::pagination::Page;
+use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     ContainerImage, CreatedAt, DeploymentControllerType, DeploymentLifecycleHookAction,
     DeploymentRolloutState, Failure, Rollback, Service as WireService, ServiceConnectConfiguration,
@@ -293,7 +294,8 @@ pub fn started(region: &mut Region, cluster: &str, name: &str) {
     }
     let counts = task_counts(region, svc);
     let (region_name, account) = (region.name.clone(), region.account_id.clone());
-    let region_arn = |resource: &str| format!("arn:aws:ecs:{region_name}:{account}:{resource}");
+    let region_arn =
+        |resource: &str| crate::aws::arn::format("ecs", &region_name, &account, resource);
     let history = &mut region.service_deployments;
     let seq = history.next_seq;
     let hist = history.services.entry(key(cluster, name)).or_default();
@@ -680,7 +682,7 @@ pub fn list(region: &Region, q: ListQuery) -> Result<Page<ServiceDeploymentBrief
             && after.is_none_or(|a| created >= a)
             && before.is_none_or(|b| created <= b)
     });
-    let page = paginate(
+    let page = PAGES.paginate(
         matching,
         |r| format!("{:020}", r.seq),
         true,
@@ -718,23 +720,11 @@ pub fn describe(
     arns: &[String],
 ) -> Result<(Vec<ServiceDeployment>, Vec<Failure>), ApiError> {
     check_arn_count(arns, "serviceDeploymentArns")?;
-    let mut found = Vec::new();
-    let mut failures = Vec::new();
-    for a in arns {
-        match find(&region.service_deployments, a) {
-            Some(r) => found.push(r.data.clone()),
-            None => failures.push(missing(a)),
-        }
-    }
-    Ok((found, failures))
-}
-
-fn missing(arn_str: &str) -> Failure {
-    Failure {
-        arn: Some(arn_str.to_owned()),
-        reason: Some("MISSING".into()),
-        detail: None,
-    }
+    Ok(super::describe_each(
+        arns,
+        |a| find(&region.service_deployments, a).map(|r| r.data.clone()),
+        str::to_owned,
+    ))
 }
 
 /// DescribeServiceRevisions: unknown ARNs come back as MISSING failures.
@@ -743,24 +733,21 @@ pub fn describe_revisions(
     arns: &[String],
 ) -> Result<(Vec<ServiceRevision>, Vec<Failure>), ApiError> {
     check_arn_count(arns, "serviceRevisionArns")?;
-    let mut found = Vec::new();
-    let mut failures = Vec::new();
-    for a in arns {
-        let revision = owner(a, "service-revision").and_then(|(cluster, service)| {
+    Ok(super::describe_each(
+        arns,
+        |a| {
+            let (cluster, service) = owner(a, "service-revision")?;
             region
                 .service_deployments
                 .services
                 .get(&key(cluster, service))?
                 .revisions
                 .iter()
-                .find(|r| r.data.service_revision_arn.as_deref() == Some(a.as_str()))
-        });
-        match revision {
-            Some(r) => found.push(r.data.clone()),
-            None => failures.push(missing(a)),
-        }
-    }
-    Ok((found, failures))
+                .find(|r| r.data.service_revision_arn.as_deref() == Some(a))
+                .map(|r| r.data.clone())
+        },
+        str::to_owned,
+    ))
 }
 
 /// StopServiceDeployment. ROLLBACK (the default, and the only stop type AWS documents) works

@@ -5,8 +5,8 @@
 
 use super::translate::{self, PAUSE_NAME, Plan};
 use super::{Inner, Signal, lock};
+use crate::aws::{Timestamp, now_millis};
 use crate::executor::{ContainerReport, Phase, TaskSpec, TaskUpdate};
-use crate::protocol::Timestamp;
 use crate::wire::ecs::{
     ContainerCondition, ContainerDefinition, HealthStatus, NetworkBinding, NetworkMode,
     TaskStopCode, TransportProtocol,
@@ -817,11 +817,4 @@ async fn forward_logs(
         let text = String::from_utf8_lossy(&partial).into_owned();
         sink.put(&region, &group, &stream, vec![(now_millis(), text)]);
     }
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -1,7 +1,7 @@
 //! The one error type every handler returns: an AWS error code, its HTTP status and a message.
 //! Codecs turn it into `{"__type", "message"}` (JSON 1.1) or `<ErrorResponse>` (Query/EC2).
 
-use super::model::ErrorDef;
+use crate::protocol::model::ErrorDef;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,7 +65,7 @@ impl ApiError {
 #[macro_export]
 macro_rules! api_err {
     ($svc:ident :: $code:ident, $($fmt:tt)+) => {
-        $crate::protocol::ApiError::from_def(
+        $crate::aws::ApiError::from_def(
             &$crate::wire::$svc::errors::$code,
             format!($($fmt)+),
         )

@@ -423,9 +423,8 @@ impl<'a> Generator<'a> {
             self.protocol,
         );
         out.push_str("use crate::protocol::model::*;\n");
-        out.push_str(
-            "use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};\n",
-        );
+        out.push_str("use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};\n");
+        out.push_str("use crate::protocol::Codec;\n");
         out.push_str("use serde::{Deserialize, Serialize};\nuse std::collections::BTreeMap;\n\n");
         self.gen_service(&mut out)?;
         self.gen_errors(&mut out)?;

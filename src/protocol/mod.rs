@@ -7,5 +7,3 @@ pub mod model;
 pub mod query;
 
 pub use codec::Codec;
-// The generated wire modules import these from here until they are regenerated.
-pub use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};

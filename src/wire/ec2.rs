@@ -4,7 +4,8 @@
 //! Amazon Elastic Compute Cloud (ec2 2016-11-15), protocol `ec2`.
 
 use crate::protocol::model::*;
-use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};
+use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};
+use crate::protocol::Codec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -4,7 +4,8 @@
 //! Amazon Elastic Container Registry (ecr 2015-09-21), protocol `json`.
 
 use crate::protocol::model::*;
-use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};
+use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};
+use crate::protocol::Codec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -4,7 +4,8 @@
 //! Elastic Load Balancing (elbv2 2015-12-01), protocol `query`.
 
 use crate::protocol::model::*;
-use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};
+use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};
+use crate::protocol::Codec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

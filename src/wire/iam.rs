@@ -4,7 +4,8 @@
 //! AWS Identity and Access Management (iam 2010-05-08), protocol `query`.
 
 use crate::protocol::model::*;
-use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};
+use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};
+use crate::protocol::Codec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

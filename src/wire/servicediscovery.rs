@@ -4,7 +4,8 @@
 //! AWS Cloud Map (servicediscovery 2017-03-14), protocol `json`.
 
 use crate::protocol::model::*;
-use crate::protocol::{ApiError, Blob, Codec, Empty, RequestContext, Timestamp};
+use crate::aws::{ApiError, Blob, Empty, RequestContext, Timestamp};
+use crate::protocol::Codec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

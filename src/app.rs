@@ -2,11 +2,11 @@
 //! executor the configuration asks for and, with Docker, the endpoints containers reach.
 
 use crate::config::{Config, ExecutorKind};
-use crate::domain::Store;
 use crate::executor::docker::{DockerExecutor, Engine, Settings};
 use crate::executor::fake::FakeExecutor;
 use crate::executor::{Executor, TaskEndpoints, UpdateSender};
-use crate::net::metadata::{self, EndpointBase, Endpoints};
+use crate::services::ecs::metadata::{self, EndpointBase, Endpoints};
+use crate::store::Store;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::TcpListener;

@@ -3,13 +3,13 @@
 //! scope's service name — decoded by that service's protocol codec and handed to `api`.
 //! Never by Host: SDKs add host prefixes (`data-` for Cloud Map) that say nothing here.
 
-use crate::api::Apis;
 use crate::aws::{ApiError, RequestContext};
 use crate::config::Config;
 use crate::protocol::json::{self, JsonCodec};
 use crate::protocol::model::{Protocol, ServiceDef};
 use crate::protocol::query::{self, QueryCodec};
 use crate::scheduler::Scheduler;
+use crate::services::table::Apis;
 use crate::wire;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -50,7 +50,7 @@ impl Server {
             metadata,
         } = crate::app::assemble(&config, updates_tx).await?;
         if let Some((listener, endpoints)) = metadata {
-            tokio::spawn(crate::net::metadata::serve(
+            tokio::spawn(crate::services::ecs::metadata::serve(
                 listener,
                 endpoints,
                 executor.clone(),

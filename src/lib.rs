@@ -6,23 +6,23 @@
 //!   and wire value types, ARNs, `nextToken` paging, tag limits, describe-many answers.
 //! - [`protocol`]: AWS JSON 1.1 and Query/EC2 codecs and their error envelopes.
 //! - [`wire`]: GENERATED request/response types per service (see `codegen/`).
-//! - [`api`]: one handler set per service; thin, they call into the domain.
-//! - [`domain`]: the state ([`domain::Store`]) and ECS's rules: clusters, task definitions,
-//!   capacity providers, container instances, tasks, services and deployments, placement,
-//!   account settings, attributes, tags, ARNs.
+//! - [`store`]: the one state ([`store::Store`]), partitioned by region.
+//! - [`services`]: one folder per AWS service: its state, rules, handlers and data plane.
+//!   [`services::ecs`]: clusters, task definitions, capacity providers, container instances,
+//!   tasks, services and deployments, placement, the task metadata and credentials endpoints.
+//!   [`services::logs`]: CloudWatch Logs. [`services::sts`]: who am I.
 //! - [`scheduler`]: the reconcile loop that drives services and tasks towards their intent.
 //! - [`executor`]: what runs tasks: the trait, and `fake` (in memory, on tokio's clock).
 
-pub mod api;
 pub mod app;
 pub mod aws;
 pub mod config;
-pub mod domain;
 pub mod executor;
 pub mod http;
-pub mod net;
 pub mod protocol;
 pub mod scheduler;
+pub mod services;
+pub mod store;
 pub mod wire;
 
 pub use config::Config;

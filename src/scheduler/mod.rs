@@ -13,8 +13,9 @@
 //! executor.
 
 use crate::aws::Timestamp;
-use crate::domain::{Store, services, task_sets, tasks};
 use crate::executor::{Executor, TaskUpdate};
+use crate::services::ecs::{services, task_sets, tasks};
+use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -74,7 +74,7 @@ impl Runner {
         spec: TaskSpec,
         rx: mpsc::UnboundedReceiver<Signal>,
     ) -> Self {
-        let region = crate::domain::tasks::region_of(&spec.task_arn)
+        let region = crate::services::ecs::tasks::region_of(&spec.task_arn)
             .unwrap_or("us-east-1")
             .to_owned();
         let containers = spec

@@ -1,10 +1,12 @@
-//! The state berth owns and the rules of ECS that act on it. One [`Store`] handle over one
-//! `Mutex<State>`, partitioned by region like AWS; locks are held for a few lines, never across
-//! an `.await`. Entities keep their data in the generated wire shapes where ECS returns them as
-//! they are (a cluster, a task definition), so nothing is lost between register and describe.
+//! Amazon ECS: its state in a region and the rules that act on it, its handlers (`api`), the
+//! service scheduler's reconcile passes, and the task metadata and credentials endpoints that
+//! containers reach. Entities keep their data in the generated wire shapes where ECS returns
+//! them as they are (a cluster, a task definition), so nothing is lost between register and
+//! describe.
 
 pub mod account_settings;
 pub mod agent;
+pub mod api;
 pub mod arn;
 pub mod attributes;
 pub mod capacity_providers;
@@ -12,7 +14,7 @@ pub mod clusters;
 pub mod container_instances;
 pub mod daemons;
 pub mod express_gateway;
-pub mod logs;
+pub mod metadata;
 pub mod placement;
 pub mod service_deployments;
 pub mod services;
@@ -27,21 +29,7 @@ use crate::aws::pagination::Pager;
 use crate::executor::Host;
 use crate::wire::ecs::Failure;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::Notify;
-
-/// A cheap, cloneable handle to the one state.
-#[derive(Clone)]
-pub struct Store {
-    inner: Arc<Mutex<State>>,
-    changed: Arc<Notify>,
-}
-
-pub struct State {
-    account_id: String,
-    hosts: Arc<Vec<Host>>,
-    regions: HashMap<String, Region>,
-}
+use std::sync::Arc;
 
 /// Everything ECS keeps per account and region.
 pub struct Region {
@@ -74,11 +62,11 @@ pub struct Region {
     /// The executor's hosts, registered as container instances on a cluster's first EC2 demand.
     pub hosts: Arc<Vec<Host>>,
     /// CloudWatch Logs: log groups, streams and their events.
-    pub logs: logs::Logs,
+    pub logs: crate::services::logs::Logs,
 }
 
 impl Region {
-    fn new(name: &str, account_id: &str, hosts: Arc<Vec<Host>>) -> Self {
+    pub(crate) fn new(name: &str, account_id: &str, hosts: Arc<Vec<Host>>) -> Self {
         Region {
             container_instances: BTreeMap::new(),
             tasks: BTreeMap::new(),
@@ -90,7 +78,7 @@ impl Region {
             client_tokens: HashMap::new(),
             daemons: Default::default(),
             express_gateway: Default::default(),
-            logs: logs::Logs::new(name, account_id),
+            logs: crate::services::logs::Logs::new(name, account_id),
             hosts,
             name: name.to_owned(),
             account_id: account_id.to_owned(),
@@ -119,54 +107,6 @@ impl Region {
     /// The principal every request acts as: berth has one, the account root.
     pub fn root_principal(&self) -> String {
         crate::aws::arn::root_principal(&self.account_id)
-    }
-}
-
-impl Store {
-    pub fn new(account_id: String, hosts: Vec<Host>) -> Self {
-        Store {
-            inner: Arc::new(Mutex::new(State {
-                account_id,
-                hosts: Arc::new(hosts),
-                regions: HashMap::new(),
-            })),
-            changed: Arc::new(Notify::new()),
-        }
-    }
-
-    /// Wakes the scheduler: something it reconciles has changed.
-    pub fn changed(&self) {
-        self.changed.notify_one();
-    }
-
-    /// What the scheduler waits on.
-    pub fn change_signal(&self) -> Arc<Notify> {
-        self.changed.clone()
-    }
-
-    /// Runs `f` over every region (the scheduler's pass).
-    pub fn each_region<R>(&self, f: impl FnMut(&mut Region) -> Vec<R>) -> Vec<R> {
-        let mut state = self.lock();
-        state.regions.values_mut().flat_map(f).collect()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock must not take every later request down with it.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `f` on the region's state under the lock.
-    pub fn region<R>(&self, region: &str, f: impl FnOnce(&mut Region) -> R) -> R {
-        let mut state = self.lock();
-        let State {
-            account_id,
-            hosts,
-            regions,
-        } = &mut *state;
-        let region = regions
-            .entry(region.to_owned())
-            .or_insert_with(|| Region::new(region, account_id, hosts.clone()));
-        f(region)
     }
 }
 

@@ -2,10 +2,11 @@
 //! state under the lock, calls the domain, and shapes the response.
 
 use crate::aws::{ApiError, RequestContext};
-use crate::domain::{
-    Store, account_settings, agent, attributes, capacity_providers, clusters, container_instances,
+use crate::services::ecs::{
+    account_settings, agent, attributes, capacity_providers, clusters, container_instances,
     daemons, express_gateway, services, tags, task_definitions, task_protection, task_sets, tasks,
 };
+use crate::store::Store;
 use crate::wire::ecs::*;
 
 pub struct Ecs {
@@ -20,7 +21,7 @@ impl Ecs {
     fn region<R>(
         &self,
         ctx: &RequestContext,
-        f: impl FnOnce(&mut crate::domain::Region) -> R,
+        f: impl FnOnce(&mut crate::services::ecs::Region) -> R,
     ) -> R {
         self.store.region(&ctx.region, f)
     }
@@ -29,7 +30,7 @@ impl Ecs {
     fn region_changed<R>(
         &self,
         ctx: &RequestContext,
-        f: impl FnOnce(&mut crate::domain::Region) -> R,
+        f: impl FnOnce(&mut crate::services::ecs::Region) -> R,
     ) -> R {
         let out = self.store.region(&ctx.region, f);
         self.store.changed();
@@ -952,7 +953,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListServiceDeploymentsRequest,
     ) -> Result<ListServiceDeploymentsResponse, ApiError> {
-        use crate::domain::service_deployments as sd;
+        use crate::services::ecs::service_deployments as sd;
         let q = sd::ListQuery {
             cluster: input.cluster,
             service: input.service,
@@ -974,7 +975,7 @@ impl Api for Ecs {
         input: DescribeServiceDeploymentsRequest,
     ) -> Result<DescribeServiceDeploymentsResponse, ApiError> {
         let (found, failures) = self.region(ctx, |r| {
-            crate::domain::service_deployments::describe(r, &input.service_deployment_arns)
+            crate::services::ecs::service_deployments::describe(r, &input.service_deployment_arns)
         })?;
         Ok(DescribeServiceDeploymentsResponse {
             service_deployments: Some(found),
@@ -988,7 +989,10 @@ impl Api for Ecs {
         input: DescribeServiceRevisionsRequest,
     ) -> Result<DescribeServiceRevisionsResponse, ApiError> {
         let (found, failures) = self.region(ctx, |r| {
-            crate::domain::service_deployments::describe_revisions(r, &input.service_revision_arns)
+            crate::services::ecs::service_deployments::describe_revisions(
+                r,
+                &input.service_revision_arns,
+            )
         })?;
         Ok(DescribeServiceRevisionsResponse {
             service_revisions: Some(found),
@@ -1002,7 +1006,7 @@ impl Api for Ecs {
         input: StopServiceDeploymentRequest,
     ) -> Result<StopServiceDeploymentResponse, ApiError> {
         let arn = self.region_changed(ctx, |r| {
-            crate::domain::service_deployments::stop(
+            crate::services::ecs::service_deployments::stop(
                 r,
                 &input.service_deployment_arn,
                 input.stop_type,
@@ -1019,7 +1023,7 @@ impl Api for Ecs {
         input: ContinueServiceDeploymentRequest,
     ) -> Result<ContinueServiceDeploymentResponse, ApiError> {
         let arn = self.region_changed(ctx, |r| {
-            crate::domain::service_deployments::continue_deployment(
+            crate::services::ecs::service_deployments::continue_deployment(
                 r,
                 &input.service_deployment_arn,
                 &input.hook_id,

@@ -7,12 +7,14 @@
 //!
 //! This is also where `awslogs` output from the executor lands ([`LogSink`] for [`Store`]).
 
-use super::Store;
+pub mod api;
+
 use crate::api_err;
 use crate::aws::pagination::Pager;
 use crate::aws::tags::MAX_PER_RESOURCE;
 use crate::aws::{self, ApiError, now_millis};
 use crate::executor::LogSink;
+use crate::store::Store;
 use crate::wire::logs as wire;
 use regex::{Regex, RegexBuilder};
 use std::cmp::Reverse;

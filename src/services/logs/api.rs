@@ -4,8 +4,8 @@
 
 use crate::aws::now_millis;
 use crate::aws::{ApiError, Empty, RequestContext};
-use crate::domain::Store;
-use crate::domain::logs;
+use crate::services::logs;
+use crate::store::Store;
 use crate::wire::logs::*;
 
 pub struct Logs {

@@ -2,19 +2,16 @@
 //! and the result back. A service without handlers yet still answers every modelled operation
 //! with a proper AWS error (the generated traits' default bodies).
 
-pub mod ecs;
-pub mod logs;
-pub mod sts;
-
+use super::{ecs, logs, sts};
 use crate::aws::{ApiError, RequestContext};
-use crate::domain::Store;
 use crate::protocol::Codec;
 use crate::protocol::model::ServiceDef;
+use crate::store::Store;
 use crate::wire;
 
 pub struct Apis {
-    ecs: ecs::Ecs,
-    logs: logs::Logs,
+    ecs: ecs::api::Ecs,
+    logs: logs::api::Logs,
     sts: sts::Sts,
 }
 
@@ -31,8 +28,8 @@ impl wire::ec2::Api for NotYet {}
 impl Apis {
     pub fn new(store: Store) -> Self {
         Apis {
-            ecs: ecs::Ecs::new(store.clone()),
-            logs: logs::Logs::new(store),
+            ecs: ecs::api::Ecs::new(store.clone()),
+            logs: logs::api::Logs::new(store),
             sts: sts::Sts,
         }
     }

@@ -10,8 +10,9 @@
 //! executor reports. Docker stays behind [`Executor::stats`].
 
 use crate::aws::{ApiError, Timestamp};
-use crate::domain::{Store, task_definitions, task_protection, tasks};
 use crate::executor::{Executor, TaskEndpoints, TaskSpec};
+use crate::services::ecs::{task_definitions, task_protection, tasks};
+use crate::store::Store;
 use crate::wire::ecs::{
     Container, ContainerDefinition, ContainerOverride, Failure, HealthStatus, LaunchType,
     NetworkMode, ProtectedTask, Task as WireTask,
@@ -1357,10 +1358,10 @@ fn is_already_assigned(stderr: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::clusters::{self, CreateCluster};
-    use crate::domain::task_definitions;
-    use crate::domain::tasks::RunTask;
     use crate::executor::{BoxFuture, ContainerReport, Host, Phase, TaskUpdate};
+    use crate::services::ecs::clusters::{self, CreateCluster};
+    use crate::services::ecs::task_definitions;
+    use crate::services::ecs::tasks::RunTask;
     use crate::wire::ecs::{
         AwsVpcConfiguration, NetworkBinding, NetworkConfiguration, RegisterTaskDefinitionRequest,
         TransportProtocol,

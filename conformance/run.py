@@ -538,9 +538,11 @@ class Setup:
                 if td and q(lambda: c.update_service(
                         cluster=FIXTURE_CLUSTER, service=name,
                         taskDefinition=td["taskDefinition"]["taskDefinitionArn"])):
-                    r = q(lambda: c.list_service_deployments(
-                        cluster=FIXTURE_CLUSTER, service=name, status=["IN_PROGRESS"]))
-                    if r and r.get("serviceDeployments"):
+                    # PENDING until the scheduler's next pass takes it up, as on AWS.
+                    r = self.wait_for(lambda: c.list_service_deployments(
+                        cluster=FIXTURE_CLUSTER, service=name, status=["IN_PROGRESS"]),
+                        lambda r: r.get("serviceDeployments"))
+                    if r:
                         return {"serviceDeploymentArn":
                                 r["serviceDeployments"][0]["serviceDeploymentArn"]}
         elif op == "ContinueServiceDeployment":

@@ -59,7 +59,7 @@ pub async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result
                 engine,
                 settings,
                 updates,
-                Arc::new(store.clone()),
+                Arc::new(crate::links::awslogs::AwsLogs::new(store.clone())),
                 endpoints,
             )
             .await;

@@ -9,7 +9,7 @@ use crate::protocol::json::{self, JsonCodec};
 use crate::protocol::model::{Protocol, ServiceDef};
 use crate::protocol::query::{self, QueryCodec};
 use crate::scheduler::Scheduler;
-use crate::services::table::Apis;
+use crate::services::Handlers;
 use crate::wire;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -61,7 +61,7 @@ impl Server {
         let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
         let front = Arc::new(FrontDoor {
             config,
-            apis: Apis::new(store),
+            handlers: Handlers::new(&store),
         });
         let task = tokio::spawn(async move {
             let handle = move |req| {
@@ -141,7 +141,7 @@ pub(crate) async fn serve_http<F, Fut>(
 /// What every request passes through: configuration and the service handlers.
 struct FrontDoor {
     config: Config,
-    apis: Apis,
+    handlers: Handlers,
 }
 
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
@@ -224,7 +224,7 @@ impl FrontDoor {
             return json_error(&ApiError::unknown_operation(&action));
         };
         let codec = QueryCodec::new(service, form, request_id.to_owned());
-        let result = self.apis.dispatch(service, &ctx, &action, &codec);
+        let result = self.handlers.dispatch(service, &ctx, &action, &codec);
         match result {
             Ok(body) => respond(StatusCode::OK, "text/xml", body),
             Err(err) => {
@@ -240,14 +240,14 @@ impl FrontDoor {
 
     fn json_request(&self, target: &str, body: &[u8], ctx: &RequestContext) -> HttpResponse {
         let (prefix, op) = target.split_once('.').unwrap_or((target, ""));
-        let service = wire::SERVICES
+        let service = Handlers::SERVICES
             .iter()
             .find(|s| s.protocol == Protocol::Json && s.target_prefix == Some(prefix));
         let Some(service) = service else {
             return json_error(&ApiError::unknown_operation(target));
         };
         let codec = JsonCodec { service, body };
-        match self.apis.dispatch(service, ctx, op, &codec) {
+        match self.handlers.dispatch(service, ctx, op, &codec) {
             Ok(body) => respond(StatusCode::OK, json::CONTENT_TYPE, body),
             Err(err) => {
                 log_error(op, &err);
@@ -259,10 +259,10 @@ impl FrontDoor {
     /// berth's own endpoints: `/_berth/health` (what `/_localstack/health` is to LocalStack).
     fn internal(&self, req: &Request<Incoming>) -> HttpResponse {
         if req.uri().path() == "/_berth/health" {
-            let services: serde_json::Map<String, serde_json::Value> = wire::SERVICES
+            let services: serde_json::Map<String, serde_json::Value> = Handlers::SERVICES
                 .iter()
                 .map(|s| {
-                    let state = if self.apis.implements(s) {
+                    let state = if self.handlers.serves(s) {
                         "running"
                     } else {
                         "not_implemented"
@@ -298,7 +298,7 @@ fn log_error(op: &str, err: &ApiError) {
 }
 
 fn query_service_by_signing_name(name: &str) -> Option<&'static ServiceDef> {
-    wire::SERVICES
+    Handlers::SERVICES
         .iter()
         .copied()
         .find(|s| s.protocol != Protocol::Json && s.signing_name == name)
@@ -308,7 +308,7 @@ fn query_service_by_signing_name(name: &str) -> Option<&'static ServiceDef> {
 /// unsigned calls are STS's AssumeRoleWith* in practice).
 fn query_service_by_action(action: &str) -> Option<&'static ServiceDef> {
     std::iter::once(&wire::sts::SERVICE)
-        .chain(wire::SERVICES.iter().copied())
+        .chain(Handlers::SERVICES.iter().copied())
         .find(|s| s.protocol != Protocol::Json && s.operation(action).is_some())
 }
 

@@ -19,6 +19,7 @@ pub mod aws;
 pub mod config;
 pub mod executor;
 pub mod http;
+pub mod links;
 pub mod protocol;
 pub mod scheduler;
 pub mod services;

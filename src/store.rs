@@ -1,20 +1,45 @@
 //! The one state berth owns: a cheap, cloneable [`Store`] handle over one `Mutex`, partitioned
-//! by region like AWS. Locks are held for a few lines, never across an `.await`.
+//! by region like AWS, each region holding one part per service ([`Region`], declared by the
+//! service table). Locks are held for a few lines, never across an `.await`.
+//!
+//! Waking the reconcile loop is the store's job: a write through [`Store::write`] or
+//! [`Store::write_region`] tells the scheduler that something changed, so no handler decides
+//! whether its change matters to it.
 
 use crate::executor::Host;
-use crate::services::ecs::Region;
+pub use crate::services::Region;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
+/// What a service's part of a region is made from.
+pub struct RegionInfo<'a> {
+    pub name: &'a str,
+    pub account_id: &'a str,
+    /// The executor's hosts, which ECS registers as container instances.
+    pub hosts: &'a Arc<Vec<Host>>,
+}
+
+/// One service's part of every region's state.
+pub trait Part: Sized + 'static {
+    /// Whether a write to this part wakes the reconcile loop. A part the loop never reads (what
+    /// links and reconcile passes do not look at) can say no, so that frequent writes to it
+    /// cost the scheduler nothing.
+    const WAKES_SCHEDULER: bool = true;
+
+    fn new(region: &RegionInfo) -> Self;
+    fn of(region: &Region) -> &Self;
+    fn of_mut(region: &mut Region) -> &mut Self;
+}
+
 /// A cheap, cloneable handle to the one state.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Mutex<State>>,
+    inner: Arc<Mutex<Inner>>,
     changed: Arc<Notify>,
 }
 
-pub struct State {
+struct Inner {
     account_id: String,
     hosts: Arc<Vec<Host>>,
     regions: HashMap<String, Region>,
@@ -23,7 +48,7 @@ pub struct State {
 impl Store {
     pub fn new(account_id: String, hosts: Vec<Host>) -> Self {
         Store {
-            inner: Arc::new(Mutex::new(State {
+            inner: Arc::new(Mutex::new(Inner {
                 account_id,
                 hosts: Arc::new(hosts),
                 regions: HashMap::new(),
@@ -32,38 +57,64 @@ impl Store {
         }
     }
 
-    /// Wakes the scheduler: something it reconciles has changed.
-    pub fn changed(&self) {
-        self.changed.notify_one();
+    /// Runs `f` over one service's part of `region`.
+    pub fn read<P: Part, R>(&self, region: &str, f: impl FnOnce(&P) -> R) -> R {
+        self.with_region(region, |r| f(P::of(r)))
     }
 
-    /// What the scheduler waits on.
-    pub fn change_signal(&self) -> Arc<Notify> {
+    /// Runs `f` over one service's part of `region`, which it may change; then wakes the
+    /// reconcile loop, if the part is one it reads.
+    pub fn write<P: Part, R>(&self, region: &str, f: impl FnOnce(&mut P) -> R) -> R {
+        let out = self.with_region(region, |r| f(P::of_mut(r)));
+        if P::WAKES_SCHEDULER {
+            self.changed.notify_one();
+        }
+        out
+    }
+
+    /// Runs `f` over every service's part of `region` at once (what crosses services); then
+    /// wakes the reconcile loop.
+    pub fn write_region<R>(&self, region: &str, f: impl FnOnce(&mut Region) -> R) -> R {
+        let out = self.with_region(region, f);
+        self.changed.notify_one();
+        out
+    }
+
+    /// The reconcile loop's own access to a region: what it changes does not wake it again.
+    pub(crate) fn reconcile_region<R>(&self, region: &str, f: impl FnOnce(&mut Region) -> R) -> R {
+        self.with_region(region, f)
+    }
+
+    /// The reconcile loop's pass over every region.
+    pub(crate) fn reconcile_each<R>(&self, f: impl FnMut(&mut Region) -> Vec<R>) -> Vec<R> {
+        let mut inner = self.lock();
+        inner.regions.values_mut().flat_map(f).collect()
+    }
+
+    /// What the reconcile loop waits on.
+    pub(crate) fn change_signal(&self) -> Arc<Notify> {
         self.changed.clone()
     }
 
-    /// Runs `f` over every region (the scheduler's pass).
-    pub fn each_region<R>(&self, f: impl FnMut(&mut Region) -> Vec<R>) -> Vec<R> {
-        let mut state = self.lock();
-        state.regions.values_mut().flat_map(f).collect()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock must not take every later request down with it.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the region's state under the lock.
-    pub fn region<R>(&self, region: &str, f: impl FnOnce(&mut Region) -> R) -> R {
-        let mut state = self.lock();
-        let State {
+    fn with_region<R>(&self, region: &str, f: impl FnOnce(&mut Region) -> R) -> R {
+        let mut inner = self.lock();
+        let Inner {
             account_id,
             hosts,
             regions,
-        } = &mut *state;
-        let region = regions
-            .entry(region.to_owned())
-            .or_insert_with(|| Region::new(region, account_id, hosts.clone()));
+        } = &mut *inner;
+        let region = regions.entry(region.to_owned()).or_insert_with(|| {
+            Region::new(&RegionInfo {
+                name: region,
+                account_id,
+                hosts,
+            })
+        });
         f(region)
     }
 }

@@ -106,7 +106,8 @@ impl Scheduler {
         }
         let mut touched = Touched::new();
         for (region, reports) in by_region {
-            let services: BTreeSet<(String, String)> = self.store.region(&region, |r| {
+            let services: BTreeSet<(String, String)> = self.store.reconcile_region(&region, |r| {
+                let r = &mut r.ecs;
                 let mut services = BTreeSet::new();
                 for u in reports {
                     if let Some(k) = tasks::service_of(r, &u.task_arn) {
@@ -127,7 +128,8 @@ impl Scheduler {
     fn pass(&self, mut scope: Scope) {
         let now = Timestamp::now();
         loop {
-            let actions = self.store.each_region(|r| {
+            let actions = self.store.reconcile_each(|r| {
+                let r = &mut r.ecs;
                 let mut placements = tasks::Placements::default();
                 match &scope {
                     Scope::All => services::reconcile(r, &mut placements),

@@ -1,7 +1,114 @@
-//! Every AWS service berth speaks, one folder (or file) each, and the table that puts them
-//! behind the one port.
+//! Every AWS service berth speaks, one folder (or file) each, and the service table that puts
+//! them behind the one port. A service owns its part of each region's state, its rules, its
+//! handlers (the generated `Api` trait's impl) and its data plane. Services never import each
+//! other: what crosses two of them lives in `links`.
+//!
+//! Adding a service is a folder here plus one line in [`service_table!`]'s invocation below.
 
 pub mod ecs;
 pub mod logs;
 pub mod sts;
-pub mod table;
+
+use crate::aws::{ApiError, RequestContext};
+use crate::protocol::Codec;
+use crate::protocol::model::ServiceDef;
+use crate::store::{Part, RegionInfo, Store};
+use crate::wire;
+
+/// A service's handlers, built over the store.
+pub trait Handler {
+    /// Whether berth serves the service, rather than answering NotImplemented to each of its
+    /// operations.
+    const SERVED: bool = true;
+
+    fn new(store: &Store) -> Self;
+}
+
+/// Stands in for a service whose issue has not landed yet: each modelled operation answers
+/// NotImplemented (the generated traits' default bodies).
+pub struct NotYet;
+
+impl Handler for NotYet {
+    const SERVED: bool = false;
+
+    fn new(_: &Store) -> Self {
+        NotYet
+    }
+}
+
+/// Declares the services: `wire module => handler` and, for a service with state, `, state`
+/// (its part of every region). From it come [`Region`] and [`Handlers`].
+macro_rules! service_table {
+    ($($name:ident => $handler:ty $(, $state:ty)?;)*) => {
+        /// One region of the state: each service's part of it.
+        pub struct Region {
+            $($(pub $name: $state,)?)*
+        }
+
+        impl Region {
+            pub(crate) fn new(info: &RegionInfo) -> Self {
+                Region {
+                    $($($name: <$state as Part>::new(info),)?)*
+                }
+            }
+        }
+
+        /// The handlers of every service, and the routing from a service to its handler.
+        pub struct Handlers {
+            $($name: $handler,)*
+        }
+
+        impl Handlers {
+            pub fn new(store: &Store) -> Self {
+                Handlers {
+                    $($name: <$handler as Handler>::new(store),)*
+                }
+            }
+
+            /// Every service on the port, as its model describes it (protocol, JSON target
+            /// prefix, SigV4 signing name).
+            pub const SERVICES: &'static [&'static ServiceDef] = &[$(&wire::$name::SERVICE,)*];
+
+            /// Whether berth serves `service` (as opposed to answering NotImplemented).
+            pub fn serves(&self, service: &ServiceDef) -> bool {
+                $(if std::ptr::eq(service, &wire::$name::SERVICE) {
+                    return <$handler as Handler>::SERVED;
+                })*
+                false
+            }
+
+            /// Decodes the input of `op`, runs its handler and encodes the output.
+            pub fn dispatch<C: Codec>(
+                &self,
+                service: &ServiceDef,
+                ctx: &RequestContext,
+                op: &str,
+                codec: &C,
+            ) -> Result<Vec<u8>, ApiError> {
+                $(if std::ptr::eq(service, &wire::$name::SERVICE) {
+                    return wire::$name::dispatch(&self.$name, ctx, op, codec);
+                })*
+                Err(ApiError::unknown_operation(op))
+            }
+        }
+    };
+}
+
+service_table! {
+    ecs => ecs::api::Ecs, ecs::State;
+    servicediscovery => NotYet;
+    logs => logs::api::Logs, logs::State;
+    elbv2 => NotYet;
+    sts => sts::Sts;
+    application_autoscaling => NotYet;
+    ecr => NotYet;
+    iam => NotYet;
+    ec2 => NotYet;
+}
+
+impl wire::servicediscovery::Api for NotYet {}
+impl wire::elbv2::Api for NotYet {}
+impl wire::application_autoscaling::Api for NotYet {}
+impl wire::ecr::Api for NotYet {}
+impl wire::iam::Api for NotYet {}
+impl wire::ec2::Api for NotYet {}

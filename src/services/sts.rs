@@ -5,6 +5,12 @@ use crate::wire::sts::{Api, GetCallerIdentityRequest, GetCallerIdentityResponse}
 
 pub struct Sts;
 
+impl crate::services::Handler for Sts {
+    fn new(_: &crate::store::Store) -> Self {
+        Sts
+    }
+}
+
 impl Api for Sts {
     fn get_caller_identity(
         &self,

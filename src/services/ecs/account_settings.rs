@@ -2,7 +2,7 @@
 //! per-principal values (PutAccountSetting); the effective value is the most specific one.
 
 use super::PAGES;
-use super::Region;
+use super::State;
 use crate::api_err;
 use crate::aws::ApiError;
 use crate::aws::pagination::Page;
@@ -68,14 +68,14 @@ fn setting(name: &SettingName, value: &str, principal: &str, aws_managed: bool) 
     }
 }
 
-impl Region {
+impl State {
     fn principal(&self, given: Option<String>) -> String {
         given.unwrap_or_else(|| self.root_principal())
     }
 }
 
 pub fn put(
-    region: &mut Region,
+    region: &mut State,
     name: SettingName,
     value: String,
     principal: Option<String>,
@@ -100,7 +100,7 @@ pub fn put(
 }
 
 pub fn put_default(
-    region: &mut Region,
+    region: &mut State,
     name: SettingName,
     value: String,
 ) -> Result<Setting, ApiError> {
@@ -108,7 +108,7 @@ pub fn put_default(
 }
 
 pub fn delete(
-    region: &mut Region,
+    region: &mut State,
     name: SettingName,
     principal: Option<String>,
 ) -> Result<Setting, ApiError> {
@@ -138,7 +138,7 @@ pub struct ListQuery {
     pub next_token: Option<String>,
 }
 
-pub fn list(region: &Region, q: ListQuery) -> Result<Page<Setting>, ApiError> {
+pub fn list(region: &State, q: ListQuery) -> Result<Page<Setting>, ApiError> {
     if q.value.is_some() && q.name.is_none() {
         return Err(api_err!(
             ecs::InvalidParameterException,

@@ -4,7 +4,7 @@
 //! agent, so what an outside agent reports is applied on top of what the executor reports:
 //! forward-only, and a reported stop goes through the executor so nothing is left running.
 
-use super::{Region, clusters, container_instances, new_id};
+use super::{State, clusters, container_instances, new_id};
 use crate::api_err;
 use crate::aws::{ApiError, Timestamp};
 use crate::executor::{Phase, TaskUpdate};
@@ -41,7 +41,7 @@ fn task_not_found() -> ApiError {
 }
 
 /// A task of `cluster` by ARN or id → its ARN.
-fn task_arn(region: &Region, cluster: &str, id: Option<&str>) -> Result<String, ApiError> {
+fn task_arn(region: &State, cluster: &str, id: Option<&str>) -> Result<String, ApiError> {
     let id =
         id.ok_or_else(|| api_err!(ecs::InvalidParameterException, "task must be specified."))?;
     let short = id.rsplit('/').next().unwrap_or(id);
@@ -164,7 +164,7 @@ fn apply_task_attachments(data: &mut crate::wire::ecs::Task, changes: &[Attachme
 
 /// SubmitTaskStateChange: the task's status, its containers, attachments and managed agents.
 pub fn submit_task_state_change(
-    region: &mut Region,
+    region: &mut State,
     req: SubmitTaskStateChangeRequest,
 ) -> Result<(), ApiError> {
     let cluster = clusters::active(region, req.cluster.as_deref())?
@@ -239,7 +239,7 @@ pub fn submit_task_state_change(
 
 /// SubmitContainerStateChange: one container of a task.
 pub fn submit_container_state_change(
-    region: &mut Region,
+    region: &mut State,
     req: SubmitContainerStateChangeRequest,
 ) -> Result<(), ApiError> {
     let cluster = clusters::active(region, req.cluster.as_deref())?
@@ -272,7 +272,7 @@ pub fn submit_container_state_change(
 
 /// SubmitAttachmentStateChanges: attachments of the cluster's tasks and container instances.
 pub fn submit_attachment_state_changes(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     changes: &[AttachmentStateChange],
 ) -> Result<(), ApiError> {
@@ -317,7 +317,7 @@ pub fn submit_attachment_state_changes(
 /// (`https://ecs-a-<n>.<region>.amazonaws.com/` for ACS, `ecs-t-<n>` for telemetry). berth serves
 /// neither websocket protocol, so pointing an agent at berth's own port would only trade one
 /// refused connection for another; the AWS names keep the answer exactly what an agent parses.
-pub fn discover_poll_endpoint(region: &Region) -> DiscoverPollEndpointResponse {
+pub fn discover_poll_endpoint(region: &State) -> DiscoverPollEndpointResponse {
     let r = &region.name;
     DiscoverPollEndpointResponse {
         endpoint: Some(format!("https://ecs-a-1.{r}.amazonaws.com/")),
@@ -333,7 +333,7 @@ pub fn discover_poll_endpoint(region: &Region) -> DiscoverPollEndpointResponse {
 /// does on AWS. An instance registered with an official build (a hex agentHash) older than
 /// [`LATEST_AGENT_VERSION`] is updated; one already there has nothing newer to get.
 pub fn update_container_agent(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     instance: &str,
 ) -> Result<ContainerInstance, ApiError> {
@@ -418,7 +418,7 @@ const EXEC_NOT_ENABLED: &str = "The execute command failed because execute comma
 /// ExecuteCommand: checks what AWS checks and answers a Session Manager session like AWS does.
 /// No session is served behind it (berth has no Session Manager data channel).
 pub fn execute_command(
-    region: &Region,
+    region: &State,
     req: &ExecuteCommandRequest,
 ) -> Result<ExecuteCommandResponse, ApiError> {
     let cluster = clusters::active(region, req.cluster.as_deref())?

@@ -2,8 +2,9 @@
 //! state under the lock, calls the domain, and shapes the response.
 
 use crate::aws::{ApiError, RequestContext};
+use crate::services::Handler;
 use crate::services::ecs::{
-    account_settings, agent, attributes, capacity_providers, clusters, container_instances,
+    State, account_settings, agent, attributes, capacity_providers, clusters, container_instances,
     daemons, express_gateway, services, tags, task_definitions, task_protection, task_sets, tasks,
 };
 use crate::store::Store;
@@ -14,27 +15,20 @@ pub struct Ecs {
 }
 
 impl Ecs {
-    pub fn new(store: Store) -> Self {
-        Ecs { store }
+    fn read<R>(&self, ctx: &RequestContext, f: impl FnOnce(&State) -> R) -> R {
+        self.store.read(&ctx.region, f)
     }
 
-    fn region<R>(
-        &self,
-        ctx: &RequestContext,
-        f: impl FnOnce(&mut crate::services::ecs::Region) -> R,
-    ) -> R {
-        self.store.region(&ctx.region, f)
+    fn write<R>(&self, ctx: &RequestContext, f: impl FnOnce(&mut State) -> R) -> R {
+        self.store.write(&ctx.region, f)
     }
+}
 
-    /// A change the scheduler must act on (tasks, services, instances): wake it afterwards.
-    fn region_changed<R>(
-        &self,
-        ctx: &RequestContext,
-        f: impl FnOnce(&mut crate::services::ecs::Region) -> R,
-    ) -> R {
-        let out = self.store.region(&ctx.region, f);
-        self.store.changed();
-        out
+impl Handler for Ecs {
+    fn new(store: &Store) -> Self {
+        Ecs {
+            store: store.clone(),
+        }
     }
 }
 
@@ -44,7 +38,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateTaskSetRequest,
     ) -> Result<CreateTaskSetResponse, ApiError> {
-        let task_set = self.region_changed(ctx, |r| task_sets::create(r, input))?;
+        let task_set = self.write(ctx, |r| task_sets::create(r, input))?;
         Ok(CreateTaskSetResponse {
             task_set: Some(task_set),
         })
@@ -60,7 +54,7 @@ impl Api for Ecs {
             .iter()
             .flatten()
             .any(|f| *f == TaskSetField::Tags);
-        let (found, failures) = self.region(ctx, |r| {
+        let (found, failures) = self.read(ctx, |r| {
             task_sets::describe(
                 r,
                 &input.cluster,
@@ -80,7 +74,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateTaskSetRequest,
     ) -> Result<UpdateTaskSetResponse, ApiError> {
-        let task_set = self.region_changed(ctx, |r| {
+        let task_set = self.write(ctx, |r| {
             task_sets::update(
                 r,
                 &input.cluster,
@@ -99,7 +93,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateServicePrimaryTaskSetRequest,
     ) -> Result<UpdateServicePrimaryTaskSetResponse, ApiError> {
-        let task_set = self.region_changed(ctx, |r| {
+        let task_set = self.write(ctx, |r| {
             task_sets::set_primary(r, &input.cluster, &input.service, &input.primary_task_set)
         })?;
         Ok(UpdateServicePrimaryTaskSetResponse {
@@ -112,7 +106,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteTaskSetRequest,
     ) -> Result<DeleteTaskSetResponse, ApiError> {
-        let task_set = self.region_changed(ctx, |r| {
+        let task_set = self.write(ctx, |r| {
             task_sets::delete(
                 r,
                 &input.cluster,
@@ -131,7 +125,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateTaskProtectionRequest,
     ) -> Result<UpdateTaskProtectionResponse, ApiError> {
-        let (protected, failures) = self.region_changed(ctx, |r| {
+        let (protected, failures) = self.write(ctx, |r| {
             task_protection::update(
                 r,
                 &input.cluster,
@@ -151,7 +145,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: GetTaskProtectionRequest,
     ) -> Result<GetTaskProtectionResponse, ApiError> {
-        let (protected, failures) = self.region(ctx, |r| {
+        let (protected, failures) = self.write(ctx, |r| {
             task_protection::get(r, &input.cluster, input.tasks.as_deref())
         })?;
         Ok(GetTaskProtectionResponse {
@@ -165,7 +159,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: SubmitTaskStateChangeRequest,
     ) -> Result<SubmitTaskStateChangeResponse, ApiError> {
-        self.region_changed(ctx, |r| agent::submit_task_state_change(r, input))?;
+        self.write(ctx, |r| agent::submit_task_state_change(r, input))?;
         Ok(SubmitTaskStateChangeResponse {
             acknowledgment: Some(agent::ACK.into()),
         })
@@ -176,7 +170,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: SubmitContainerStateChangeRequest,
     ) -> Result<SubmitContainerStateChangeResponse, ApiError> {
-        self.region_changed(ctx, |r| agent::submit_container_state_change(r, input))?;
+        self.write(ctx, |r| agent::submit_container_state_change(r, input))?;
         Ok(SubmitContainerStateChangeResponse {
             acknowledgment: Some(agent::ACK.into()),
         })
@@ -187,7 +181,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: SubmitAttachmentStateChangesRequest,
     ) -> Result<SubmitAttachmentStateChangesResponse, ApiError> {
-        self.region_changed(ctx, |r| {
+        self.write(ctx, |r| {
             agent::submit_attachment_state_changes(r, input.cluster.as_deref(), &input.attachments)
         })?;
         Ok(SubmitAttachmentStateChangesResponse {
@@ -200,7 +194,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         _input: DiscoverPollEndpointRequest,
     ) -> Result<DiscoverPollEndpointResponse, ApiError> {
-        Ok(self.region(ctx, |r| agent::discover_poll_endpoint(r)))
+        Ok(self.read(ctx, agent::discover_poll_endpoint))
     }
 
     fn update_container_agent(
@@ -208,7 +202,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateContainerAgentRequest,
     ) -> Result<UpdateContainerAgentResponse, ApiError> {
-        let ci = self.region(ctx, |r| {
+        let ci = self.write(ctx, |r| {
             agent::update_container_agent(r, input.cluster.as_deref(), &input.container_instance)
         })?;
         Ok(UpdateContainerAgentResponse {
@@ -221,7 +215,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ExecuteCommandRequest,
     ) -> Result<ExecuteCommandResponse, ApiError> {
-        self.region(ctx, |r| agent::execute_command(r, &input))
+        self.read(ctx, |r| agent::execute_command(r, &input))
     }
 
     fn create_cluster(
@@ -238,7 +232,7 @@ impl Api for Ecs {
             default_strategy: input.default_capacity_provider_strategy,
             tags: input.tags,
         };
-        let cluster = self.region(ctx, |r| clusters::create(r, req))?;
+        let cluster = self.write(ctx, |r| clusters::create(r, req))?;
         Ok(CreateClusterResponse {
             cluster: Some(cluster),
         })
@@ -251,7 +245,7 @@ impl Api for Ecs {
     ) -> Result<DescribeClustersResponse, ApiError> {
         let include = input.include.unwrap_or_default();
         let (found, failures) =
-            self.region(ctx, |r| clusters::describe(r, input.clusters, &include))?;
+            self.read(ctx, |r| clusters::describe(r, input.clusters, &include))?;
         Ok(DescribeClustersResponse {
             clusters: Some(found),
             failures: Some(failures),
@@ -263,7 +257,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListClustersRequest,
     ) -> Result<ListClustersResponse, ApiError> {
-        let page = self.region(ctx, |r| {
+        let page = self.read(ctx, |r| {
             clusters::list(r, input.max_results, input.next_token.as_deref())
         })?;
         Ok(ListClustersResponse {
@@ -277,7 +271,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateClusterRequest,
     ) -> Result<UpdateClusterResponse, ApiError> {
-        let cluster = self.region(ctx, |r| {
+        let cluster = self.write(ctx, |r| {
             clusters::update(
                 r,
                 &input.cluster,
@@ -296,7 +290,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateClusterSettingsRequest,
     ) -> Result<UpdateClusterSettingsResponse, ApiError> {
-        let cluster = self.region(ctx, |r| {
+        let cluster = self.write(ctx, |r| {
             clusters::update(r, &input.cluster, Some(input.settings), None, None)
         })?;
         Ok(UpdateClusterSettingsResponse {
@@ -309,7 +303,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteClusterRequest,
     ) -> Result<DeleteClusterResponse, ApiError> {
-        let cluster = self.region(ctx, |r| clusters::delete(r, &input.cluster))?;
+        let cluster = self.write(ctx, |r| clusters::delete(r, &input.cluster))?;
         Ok(DeleteClusterResponse {
             cluster: Some(cluster),
         })
@@ -320,7 +314,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: PutClusterCapacityProvidersRequest,
     ) -> Result<PutClusterCapacityProvidersResponse, ApiError> {
-        let cluster = self.region(ctx, |r| {
+        let cluster = self.write(ctx, |r| {
             clusters::put_capacity_providers(
                 r,
                 &input.cluster,
@@ -338,7 +332,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateCapacityProviderRequest,
     ) -> Result<CreateCapacityProviderResponse, ApiError> {
-        let cp = self.region(ctx, |r| {
+        let cp = self.write(ctx, |r| {
             capacity_providers::create(r, input.name, input.auto_scaling_group_provider, input.tags)
         })?;
         Ok(CreateCapacityProviderResponse {
@@ -356,7 +350,7 @@ impl Api for Ecs {
             .iter()
             .flatten()
             .any(|f| *f == CapacityProviderField::Tags);
-        let (page, missing) = self.region(ctx, |r| {
+        let (page, missing) = self.read(ctx, |r| {
             capacity_providers::describe(
                 r,
                 input.capacity_providers,
@@ -377,7 +371,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateCapacityProviderRequest,
     ) -> Result<UpdateCapacityProviderResponse, ApiError> {
-        let cp = self.region(ctx, |r| {
+        let cp = self.write(ctx, |r| {
             capacity_providers::update(r, &input.name, input.auto_scaling_group_provider)
         })?;
         Ok(UpdateCapacityProviderResponse {
@@ -390,7 +384,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteCapacityProviderRequest,
     ) -> Result<DeleteCapacityProviderResponse, ApiError> {
-        let cp = self.region(ctx, |r| {
+        let cp = self.write(ctx, |r| {
             capacity_providers::delete(r, &input.capacity_provider)
         })?;
         Ok(DeleteCapacityProviderResponse {
@@ -403,7 +397,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: RegisterTaskDefinitionRequest,
     ) -> Result<RegisterTaskDefinitionResponse, ApiError> {
-        let (td, tags) = self.region(ctx, |r| task_definitions::register(r, input))?;
+        let (td, tags) = self.write(ctx, |r| task_definitions::register(r, input))?;
         Ok(RegisterTaskDefinitionResponse {
             task_definition: Some(td),
             tags: Some(tags),
@@ -420,7 +414,7 @@ impl Api for Ecs {
             .iter()
             .flatten()
             .any(|f| *f == TaskDefinitionField::Tags);
-        self.region(ctx, |r| {
+        self.read(ctx, |r| {
             let rev = task_definitions::resolve(r, &input.task_definition)?;
             Ok(DescribeTaskDefinitionResponse {
                 task_definition: Some((*rev.data).clone()),
@@ -434,7 +428,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListTaskDefinitionsRequest,
     ) -> Result<ListTaskDefinitionsResponse, ApiError> {
-        let page = self.region(ctx, |r| {
+        let page = self.read(ctx, |r| {
             task_definitions::list(
                 r,
                 input.family_prefix.as_deref(),
@@ -455,7 +449,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListTaskDefinitionFamiliesRequest,
     ) -> Result<ListTaskDefinitionFamiliesResponse, ApiError> {
-        let page = self.region(ctx, |r| {
+        let page = self.read(ctx, |r| {
             task_definitions::list_families(
                 r,
                 input.family_prefix.as_deref(),
@@ -475,7 +469,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeregisterTaskDefinitionRequest,
     ) -> Result<DeregisterTaskDefinitionResponse, ApiError> {
-        let td = self.region(ctx, |r| {
+        let td = self.write(ctx, |r| {
             task_definitions::deregister(r, &input.task_definition)
         })?;
         Ok(DeregisterTaskDefinitionResponse {
@@ -488,7 +482,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteTaskDefinitionsRequest,
     ) -> Result<DeleteTaskDefinitionsResponse, ApiError> {
-        let (deleted, failures) = self.region(ctx, |r| {
+        let (deleted, failures) = self.write(ctx, |r| {
             task_definitions::delete(r, &input.task_definitions)
         })?;
         Ok(DeleteTaskDefinitionsResponse {
@@ -502,7 +496,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: TagResourceRequest,
     ) -> Result<TagResourceResponse, ApiError> {
-        self.region(ctx, |r| {
+        self.write(ctx, |r| {
             tags::merge(tags::of_resource(r, &input.resource_arn)?, &input.tags)
         })?;
         Ok(TagResourceResponse {})
@@ -513,7 +507,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UntagResourceRequest,
     ) -> Result<UntagResourceResponse, ApiError> {
-        self.region(ctx, |r| {
+        self.write(ctx, |r| {
             tags::remove(tags::of_resource(r, &input.resource_arn)?, &input.tag_keys);
             Ok::<_, ApiError>(())
         })?;
@@ -525,7 +519,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, ApiError> {
-        let found = self.region(ctx, |r| {
+        let found = self.write(ctx, |r| {
             tags::of_resource(r, &input.resource_arn).map(|t| t.clone())
         })?;
         Ok(ListTagsForResourceResponse { tags: Some(found) })
@@ -536,7 +530,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: PutAccountSettingRequest,
     ) -> Result<PutAccountSettingResponse, ApiError> {
-        let s = self.region(ctx, |r| {
+        let s = self.write(ctx, |r| {
             account_settings::put(r, input.name, input.value, input.principal_arn)
         })?;
         Ok(PutAccountSettingResponse { setting: Some(s) })
@@ -547,7 +541,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: PutAccountSettingDefaultRequest,
     ) -> Result<PutAccountSettingDefaultResponse, ApiError> {
-        let s = self.region(ctx, |r| {
+        let s = self.write(ctx, |r| {
             account_settings::put_default(r, input.name, input.value)
         })?;
         Ok(PutAccountSettingDefaultResponse { setting: Some(s) })
@@ -566,7 +560,7 @@ impl Api for Ecs {
             max_results: input.max_results,
             next_token: input.next_token,
         };
-        let page = self.region(ctx, |r| account_settings::list(r, q))?;
+        let page = self.read(ctx, |r| account_settings::list(r, q))?;
         Ok(ListAccountSettingsResponse {
             settings: Some(page.items),
             next_token: page.next_token,
@@ -578,7 +572,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteAccountSettingRequest,
     ) -> Result<DeleteAccountSettingResponse, ApiError> {
-        let s = self.region(ctx, |r| {
+        let s = self.write(ctx, |r| {
             account_settings::delete(r, input.name, input.principal_arn)
         })?;
         Ok(DeleteAccountSettingResponse { setting: Some(s) })
@@ -589,7 +583,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: PutAttributesRequest,
     ) -> Result<PutAttributesResponse, ApiError> {
-        let attrs = self.region(ctx, |r| {
+        let attrs = self.write(ctx, |r| {
             attributes::put(r, input.cluster.as_deref(), input.attributes)
         })?;
         Ok(PutAttributesResponse {
@@ -602,7 +596,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListAttributesRequest,
     ) -> Result<ListAttributesResponse, ApiError> {
-        let page = self.region(ctx, |r| {
+        let page = self.read(ctx, |r| {
             attributes::list(
                 r,
                 input.cluster.as_deref(),
@@ -624,7 +618,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteAttributesRequest,
     ) -> Result<DeleteAttributesResponse, ApiError> {
-        let attrs = self.region(ctx, |r| {
+        let attrs = self.write(ctx, |r| {
             attributes::delete(r, input.cluster.as_deref(), input.attributes)
         })?;
         Ok(DeleteAttributesResponse {
@@ -655,7 +649,7 @@ impl Api for Ecs {
             client_token: input.client_token,
             container_instances: None,
         };
-        let (tasks, failures) = self.region_changed(ctx, |r| tasks::run(r, req))?;
+        let (tasks, failures) = self.write(ctx, |r| tasks::run(r, req))?;
         Ok(RunTaskResponse {
             tasks: Some(tasks),
             failures: Some(failures),
@@ -685,7 +679,7 @@ impl Api for Ecs {
             client_token: None,
             container_instances: Some(input.container_instances),
         };
-        let (tasks, failures) = self.region_changed(ctx, |r| tasks::run(r, req))?;
+        let (tasks, failures) = self.write(ctx, |r| tasks::run(r, req))?;
         Ok(StartTaskResponse {
             tasks: Some(tasks),
             failures: Some(failures),
@@ -697,7 +691,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: StopTaskRequest,
     ) -> Result<StopTaskResponse, ApiError> {
-        let task = self.region_changed(ctx, |r| {
+        let task = self.write(ctx, |r| {
             tasks::stop(r, input.cluster.as_deref(), &input.task, input.reason)
         })?;
         Ok(StopTaskResponse { task: Some(task) })
@@ -713,7 +707,7 @@ impl Api for Ecs {
             .iter()
             .flatten()
             .any(|f| *f == TaskField::Tags);
-        let (found, failures) = self.region(ctx, |r| {
+        let (found, failures) = self.read(ctx, |r| {
             tasks::describe(r, input.cluster.as_deref(), &input.tasks, with_tags)
         })?;
         Ok(DescribeTasksResponse {
@@ -738,7 +732,7 @@ impl Api for Ecs {
             max_results: input.max_results,
             next_token: input.next_token,
         };
-        let page = self.region(ctx, |r| tasks::list(r, q))?;
+        let page = self.read(ctx, |r| tasks::list(r, q))?;
         Ok(ListTasksResponse {
             task_arns: Some(page.items),
             next_token: page.next_token,
@@ -758,7 +752,7 @@ impl Api for Ecs {
             tags: input.tags,
             version_info: input.version_info,
         };
-        let ci = self.region_changed(ctx, |r| container_instances::register(r, req))?;
+        let ci = self.write(ctx, |r| container_instances::register(r, req))?;
         Ok(RegisterContainerInstanceResponse {
             container_instance: Some(ci),
         })
@@ -769,7 +763,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeregisterContainerInstanceRequest,
     ) -> Result<DeregisterContainerInstanceResponse, ApiError> {
-        let ci = self.region_changed(ctx, |r| {
+        let ci = self.write(ctx, |r| {
             container_instances::deregister(
                 r,
                 input.cluster.as_deref(),
@@ -792,7 +786,7 @@ impl Api for Ecs {
             .iter()
             .flatten()
             .any(|f| *f == ContainerInstanceField::Tags);
-        let (found, missing) = self.region(ctx, |r| {
+        let (found, missing) = self.write(ctx, |r| {
             container_instances::describe(
                 r,
                 input.cluster.as_deref(),
@@ -811,7 +805,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListContainerInstancesRequest,
     ) -> Result<ListContainerInstancesResponse, ApiError> {
-        let page = self.region(ctx, |r| {
+        let page = self.write(ctx, |r| {
             container_instances::list(
                 r,
                 input.cluster.as_deref(),
@@ -832,7 +826,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateContainerInstancesStateRequest,
     ) -> Result<UpdateContainerInstancesStateResponse, ApiError> {
-        let (changed, missing) = self.region_changed(ctx, |r| {
+        let (changed, missing) = self.write(ctx, |r| {
             container_instances::update_state(
                 r,
                 input.cluster.as_deref(),
@@ -851,7 +845,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateServiceRequest,
     ) -> Result<CreateServiceResponse, ApiError> {
-        let service = self.region_changed(ctx, |r| {
+        let service = self.write(ctx, |r| {
             let principal = r.root_principal();
             services::create(r, input, &principal)
         })?;
@@ -870,7 +864,7 @@ impl Api for Ecs {
             .iter()
             .flatten()
             .any(|f| *f == ServiceField::Tags);
-        let (found, failures) = self.region(ctx, |r| {
+        let (found, failures) = self.read(ctx, |r| {
             services::describe(r, input.cluster.as_deref(), &input.services, with_tags)
         })?;
         Ok(DescribeServicesResponse {
@@ -884,7 +878,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListServicesRequest,
     ) -> Result<ListServicesResponse, ApiError> {
-        let page = self.region(ctx, |r| {
+        let page = self.read(ctx, |r| {
             services::list(
                 r,
                 input.cluster.as_deref(),
@@ -905,7 +899,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListServicesByNamespaceRequest,
     ) -> Result<ListServicesByNamespaceResponse, ApiError> {
-        let page = self.region(ctx, |r| {
+        let page = self.read(ctx, |r| {
             services::list_by_namespace(
                 r,
                 &input.namespace,
@@ -924,7 +918,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateServiceRequest,
     ) -> Result<UpdateServiceResponse, ApiError> {
-        let service = self.region_changed(ctx, |r| services::update(r, input))?;
+        let service = self.write(ctx, |r| services::update(r, input))?;
         Ok(UpdateServiceResponse {
             service: Some(service),
         })
@@ -935,7 +929,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteServiceRequest,
     ) -> Result<DeleteServiceResponse, ApiError> {
-        let service = self.region_changed(ctx, |r| {
+        let service = self.write(ctx, |r| {
             services::delete(
                 r,
                 input.cluster.as_deref(),
@@ -962,7 +956,7 @@ impl Api for Ecs {
             max_results: input.max_results,
             next_token: input.next_token,
         };
-        let page = self.region(ctx, |r| sd::list(r, q))?;
+        let page = self.read(ctx, |r| sd::list(r, q))?;
         Ok(ListServiceDeploymentsResponse {
             service_deployments: Some(page.items),
             next_token: page.next_token,
@@ -974,7 +968,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DescribeServiceDeploymentsRequest,
     ) -> Result<DescribeServiceDeploymentsResponse, ApiError> {
-        let (found, failures) = self.region(ctx, |r| {
+        let (found, failures) = self.read(ctx, |r| {
             crate::services::ecs::service_deployments::describe(r, &input.service_deployment_arns)
         })?;
         Ok(DescribeServiceDeploymentsResponse {
@@ -988,7 +982,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DescribeServiceRevisionsRequest,
     ) -> Result<DescribeServiceRevisionsResponse, ApiError> {
-        let (found, failures) = self.region(ctx, |r| {
+        let (found, failures) = self.read(ctx, |r| {
             crate::services::ecs::service_deployments::describe_revisions(
                 r,
                 &input.service_revision_arns,
@@ -1005,7 +999,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: StopServiceDeploymentRequest,
     ) -> Result<StopServiceDeploymentResponse, ApiError> {
-        let arn = self.region_changed(ctx, |r| {
+        let arn = self.write(ctx, |r| {
             crate::services::ecs::service_deployments::stop(
                 r,
                 &input.service_deployment_arn,
@@ -1022,7 +1016,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ContinueServiceDeploymentRequest,
     ) -> Result<ContinueServiceDeploymentResponse, ApiError> {
-        let arn = self.region_changed(ctx, |r| {
+        let arn = self.write(ctx, |r| {
             crate::services::ecs::service_deployments::continue_deployment(
                 r,
                 &input.service_deployment_arn,
@@ -1040,7 +1034,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: RegisterDaemonTaskDefinitionRequest,
     ) -> Result<RegisterDaemonTaskDefinitionResponse, ApiError> {
-        let arn = self.region(ctx, |r| daemons::register(r, input))?;
+        let arn = self.write(ctx, |r| daemons::register(r, input))?;
         Ok(RegisterDaemonTaskDefinitionResponse {
             daemon_task_definition_arn: Some(arn),
         })
@@ -1051,7 +1045,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DescribeDaemonTaskDefinitionRequest,
     ) -> Result<DescribeDaemonTaskDefinitionResponse, ApiError> {
-        let td = self.region(ctx, |r| {
+        let td = self.read(ctx, |r| {
             daemons::describe_td(r, &input.daemon_task_definition)
         })?;
         Ok(DescribeDaemonTaskDefinitionResponse {
@@ -1064,7 +1058,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListDaemonTaskDefinitionsRequest,
     ) -> Result<ListDaemonTaskDefinitionsResponse, ApiError> {
-        let page = self.region(ctx, |r| daemons::list_tds(r, &input))?;
+        let page = self.read(ctx, |r| daemons::list_tds(r, &input))?;
         Ok(ListDaemonTaskDefinitionsResponse {
             daemon_task_definitions: Some(page.items),
             next_token: page.next_token,
@@ -1076,7 +1070,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteDaemonTaskDefinitionRequest,
     ) -> Result<DeleteDaemonTaskDefinitionResponse, ApiError> {
-        let arn = self.region(ctx, |r| {
+        let arn = self.write(ctx, |r| {
             daemons::delete_td(r, &input.daemon_task_definition)
         })?;
         Ok(DeleteDaemonTaskDefinitionResponse {
@@ -1089,7 +1083,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateDaemonRequest,
     ) -> Result<CreateDaemonResponse, ApiError> {
-        let d = self.region(ctx, |r| daemons::create(r, input))?;
+        let d = self.write(ctx, |r| daemons::create(r, input))?;
         Ok(CreateDaemonResponse {
             daemon_arn: Some(d.daemon_arn),
             status: Some(d.status),
@@ -1103,7 +1097,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DescribeDaemonRequest,
     ) -> Result<DescribeDaemonResponse, ApiError> {
-        let daemon = self.region(ctx, |r| daemons::describe(r, &input.daemon_arn))?;
+        let daemon = self.read(ctx, |r| daemons::describe(r, &input.daemon_arn))?;
         Ok(DescribeDaemonResponse {
             daemon: Some(daemon),
         })
@@ -1114,7 +1108,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListDaemonsRequest,
     ) -> Result<ListDaemonsResponse, ApiError> {
-        let page = self.region(ctx, |r| daemons::list(r, &input))?;
+        let page = self.read(ctx, |r| daemons::list(r, &input))?;
         Ok(ListDaemonsResponse {
             daemon_summaries_list: Some(page.items),
             next_token: page.next_token,
@@ -1126,7 +1120,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateDaemonRequest,
     ) -> Result<UpdateDaemonResponse, ApiError> {
-        let d = self.region(ctx, |r| daemons::update(r, input))?;
+        let d = self.write(ctx, |r| daemons::update(r, input))?;
         Ok(UpdateDaemonResponse {
             daemon_arn: Some(d.daemon_arn),
             status: Some(d.status),
@@ -1141,7 +1135,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteDaemonRequest,
     ) -> Result<DeleteDaemonResponse, ApiError> {
-        let d = self.region(ctx, |r| daemons::delete(r, &input.daemon_arn))?;
+        let d = self.write(ctx, |r| daemons::delete(r, &input.daemon_arn))?;
         Ok(DeleteDaemonResponse {
             daemon_arn: Some(d.daemon_arn),
             status: Some(d.status),
@@ -1156,7 +1150,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DescribeDaemonDeploymentsRequest,
     ) -> Result<DescribeDaemonDeploymentsResponse, ApiError> {
-        let (found, failures) = self.region(ctx, |r| {
+        let (found, failures) = self.read(ctx, |r| {
             daemons::describe_deployments(r, &input.daemon_deployment_arns)
         })?;
         Ok(DescribeDaemonDeploymentsResponse {
@@ -1170,7 +1164,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListDaemonDeploymentsRequest,
     ) -> Result<ListDaemonDeploymentsResponse, ApiError> {
-        let page = self.region(ctx, |r| daemons::list_deployments(r, &input))?;
+        let page = self.read(ctx, |r| daemons::list_deployments(r, &input))?;
         Ok(ListDaemonDeploymentsResponse {
             daemon_deployments: Some(page.items),
             next_token: page.next_token,
@@ -1182,7 +1176,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DescribeDaemonRevisionsRequest,
     ) -> Result<DescribeDaemonRevisionsResponse, ApiError> {
-        let (found, failures) = self.region(ctx, |r| {
+        let (found, failures) = self.read(ctx, |r| {
             daemons::describe_revisions(r, &input.daemon_revision_arns)
         })?;
         Ok(DescribeDaemonRevisionsResponse {
@@ -1196,7 +1190,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateExpressGatewayServiceRequest,
     ) -> Result<CreateExpressGatewayServiceResponse, ApiError> {
-        let service = self.region_changed(ctx, |r| express_gateway::create(r, input))?;
+        let service = self.write(ctx, |r| express_gateway::create(r, input))?;
         Ok(CreateExpressGatewayServiceResponse {
             service: Some(service),
         })
@@ -1212,7 +1206,7 @@ impl Api for Ecs {
             .iter()
             .flatten()
             .any(|f| *f == ExpressGatewayServiceInclude::Tags);
-        let service = self.region(ctx, |r| {
+        let service = self.read(ctx, |r| {
             express_gateway::describe(r, &input.service_arn, with_tags)
         })?;
         Ok(DescribeExpressGatewayServiceResponse {
@@ -1225,7 +1219,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateExpressGatewayServiceRequest,
     ) -> Result<UpdateExpressGatewayServiceResponse, ApiError> {
-        let service = self.region_changed(ctx, |r| express_gateway::update(r, input))?;
+        let service = self.write(ctx, |r| express_gateway::update(r, input))?;
         Ok(UpdateExpressGatewayServiceResponse {
             service: Some(service),
         })
@@ -1236,8 +1230,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: DeleteExpressGatewayServiceRequest,
     ) -> Result<DeleteExpressGatewayServiceResponse, ApiError> {
-        let service =
-            self.region_changed(ctx, |r| express_gateway::delete(r, &input.service_arn))?;
+        let service = self.write(ctx, |r| express_gateway::delete(r, &input.service_arn))?;
         Ok(DeleteExpressGatewayServiceResponse {
             service: Some(service),
         })

@@ -3,7 +3,7 @@
 //! see them all.
 
 use super::PAGES;
-use super::{Region, clusters, container_instances};
+use super::{State, clusters, container_instances};
 use crate::api_err;
 use crate::aws::ApiError;
 use crate::aws::pagination::Page;
@@ -97,7 +97,7 @@ fn target_missing(id: &str) -> ApiError {
 }
 
 /// Every target must exist before anything changes: a failed call changes nothing.
-fn check_targets(region: &mut Region, cluster: &str, attrs: &[Attribute]) -> Result<(), ApiError> {
+fn check_targets(region: &mut State, cluster: &str, attrs: &[Attribute]) -> Result<(), ApiError> {
     for a in attrs {
         let id = a.target_id.as_deref().unwrap_or("");
         if container_instances::attributes_mut(region, cluster, a.target_type.as_ref(), id)
@@ -110,7 +110,7 @@ fn check_targets(region: &mut Region, cluster: &str, attrs: &[Attribute]) -> Res
 }
 
 pub fn put(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     attrs: Vec<Attribute>,
 ) -> Result<Vec<Attribute>, ApiError> {
@@ -159,7 +159,7 @@ pub fn put(
 }
 
 pub fn delete(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     attrs: Vec<Attribute>,
 ) -> Result<Vec<Attribute>, ApiError> {
@@ -178,7 +178,7 @@ pub fn delete(
 }
 
 pub fn list(
-    region: &Region,
+    region: &State,
     cluster: Option<&str>,
     target_type: &TargetType,
     name: Option<&str>,

@@ -2,7 +2,7 @@
 //! providers are recorded (berth's capacity is its executor hosts, not an ASG).
 
 use super::PAGES;
-use super::{Region, arn, tags};
+use super::{State, arn, tags};
 use crate::api_err;
 use crate::aws::ApiError;
 use crate::aws::pagination::Page;
@@ -32,7 +32,7 @@ impl CapacityProvider {
     }
 }
 
-fn built_in(region: &Region, name: &str) -> WireCapacityProvider {
+fn built_in(region: &State, name: &str) -> WireCapacityProvider {
     WireCapacityProvider {
         capacity_provider_arn: Some(region.arn(&format!("capacity-provider/{name}"))),
         name: Some(name.into()),
@@ -52,7 +52,7 @@ fn not_found(name: &str) -> ApiError {
 
 /// A cluster may only use ACTIVE providers, and its default strategy only those it lists.
 pub fn validate_for_cluster(
-    region: &Region,
+    region: &State,
     providers: &[String],
     strategy: &[CapacityProviderStrategyItem],
 ) -> Result<(), ApiError> {
@@ -112,7 +112,7 @@ pub fn validate_for_cluster(
 }
 
 pub fn create(
-    region: &mut Region,
+    region: &mut State,
     name: String,
     asg: Option<AutoScalingGroupProvider>,
     tags: Option<Vec<Tag>>,
@@ -175,7 +175,7 @@ pub fn create(
     Ok(out)
 }
 
-fn custom_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut CapacityProvider, ApiError> {
+fn custom_mut<'a>(region: &'a mut State, id: &str) -> Result<&'a mut CapacityProvider, ApiError> {
     let name = arn::capacity_provider_name(id);
     if BUILT_IN.contains(&name) {
         return Err(api_err!(
@@ -191,7 +191,7 @@ fn custom_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut CapacityPr
 }
 
 pub fn update(
-    region: &mut Region,
+    region: &mut State,
     id: &str,
     update: Option<AutoScalingGroupProviderUpdate>,
 ) -> Result<WireCapacityProvider, ApiError> {
@@ -211,7 +211,7 @@ pub fn update(
     Ok(cp.to_wire(true))
 }
 
-pub fn delete(region: &mut Region, id: &str) -> Result<WireCapacityProvider, ApiError> {
+pub fn delete(region: &mut State, id: &str) -> Result<WireCapacityProvider, ApiError> {
     let name = arn::capacity_provider_name(id).to_owned();
     custom_mut(region, id)?;
     if region.clusters.values().any(|c| {
@@ -235,7 +235,7 @@ pub fn delete(region: &mut Region, id: &str) -> Result<WireCapacityProvider, Api
 }
 
 pub fn describe(
-    region: &Region,
+    region: &State,
     ids: Option<Vec<String>>,
     with_tags: bool,
     max_results: Option<i32>,
@@ -281,6 +281,6 @@ pub fn describe(
     Ok((page, missing))
 }
 
-pub fn tags_mut<'a>(region: &'a mut Region, name: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
+pub fn tags_mut<'a>(region: &'a mut State, name: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
     Ok(&mut custom_mut(region, name)?.tags)
 }

@@ -2,7 +2,7 @@
 //! capacity providers, delete (INACTIVE, still describable, as AWS keeps them for a while).
 
 use super::PAGES;
-use super::{Region, arn, tags};
+use super::{State, arn, tags};
 use crate::api_err;
 use crate::aws::ApiError;
 use crate::aws::pagination::Page;
@@ -42,7 +42,7 @@ impl Counts {
     }
 }
 
-pub fn counts(region: &Region, name: &str) -> Counts {
+pub fn counts(region: &State, name: &str) -> Counts {
     let mut tasks = vec![("EC2", 0, 0), ("Fargate", 0, 0), ("External", 0, 0)];
     for t in region
         .tasks
@@ -72,7 +72,7 @@ pub fn counts(region: &Region, name: &str) -> Counts {
 }
 
 /// The cluster `name` as the API returns it.
-fn wire(region: &Region, name: &str, include: &[ClusterField]) -> Result<WireCluster, ApiError> {
+fn wire(region: &State, name: &str, include: &[ClusterField]) -> Result<WireCluster, ApiError> {
     let c = region.clusters.get(name).ok_or_else(not_found)?;
     Ok(c.to_wire(&counts(region, name), include))
 }
@@ -185,7 +185,7 @@ fn merge_settings(current: &mut Vec<ClusterSetting>, new: &[ClusterSetting]) {
 }
 
 fn connect_defaults(
-    region: &Region,
+    region: &State,
     req: Option<ClusterServiceConnectDefaultsRequest>,
 ) -> Option<ClusterServiceConnectDefaults> {
     req.map(|r| ClusterServiceConnectDefaults {
@@ -202,7 +202,7 @@ fn connect_defaults(
     })
 }
 
-pub fn create(region: &mut Region, req: CreateCluster) -> Result<WireCluster, ApiError> {
+pub fn create(region: &mut State, req: CreateCluster) -> Result<WireCluster, ApiError> {
     let name = req.name.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned());
     if !arn::is_valid_name(&name) {
         return Err(api_err!(
@@ -263,7 +263,7 @@ pub fn create(region: &mut Region, req: CreateCluster) -> Result<WireCluster, Ap
 }
 
 /// An ACTIVE cluster by name or ARN (the default cluster when none is named).
-pub fn active<'a>(region: &'a Region, id: Option<&str>) -> Result<&'a Cluster, ApiError> {
+pub fn active<'a>(region: &'a State, id: Option<&str>) -> Result<&'a Cluster, ApiError> {
     let name = arn::cluster_name(id.unwrap_or(DEFAULT_CLUSTER));
     region
         .clusters
@@ -272,7 +272,7 @@ pub fn active<'a>(region: &'a Region, id: Option<&str>) -> Result<&'a Cluster, A
         .ok_or_else(not_found)
 }
 
-fn active_mut<'a>(region: &'a mut Region, id: Option<&str>) -> Result<&'a mut Cluster, ApiError> {
+fn active_mut<'a>(region: &'a mut State, id: Option<&str>) -> Result<&'a mut Cluster, ApiError> {
     let name = arn::cluster_name(id.unwrap_or(DEFAULT_CLUSTER));
     region
         .clusters
@@ -282,7 +282,7 @@ fn active_mut<'a>(region: &'a mut Region, id: Option<&str>) -> Result<&'a mut Cl
 }
 
 pub fn describe(
-    region: &Region,
+    region: &State,
     ids: Option<Vec<String>>,
     include: &[ClusterField],
 ) -> Result<(Vec<WireCluster>, Vec<Failure>), ApiError> {
@@ -312,7 +312,7 @@ pub fn describe(
 }
 
 pub fn list(
-    region: &Region,
+    region: &State,
     max_results: Option<i32>,
     next_token: Option<&str>,
 ) -> Result<Page<String>, ApiError> {
@@ -325,7 +325,7 @@ pub fn list(
 }
 
 pub fn update(
-    region: &mut Region,
+    region: &mut State,
     id: &str,
     settings: Option<Vec<ClusterSetting>>,
     configuration: Option<ClusterConfiguration>,
@@ -350,7 +350,7 @@ pub fn update(
 }
 
 pub fn put_capacity_providers(
-    region: &mut Region,
+    region: &mut State,
     id: &str,
     providers: Vec<String>,
     strategy: Vec<CapacityProviderStrategyItem>,
@@ -364,7 +364,7 @@ pub fn put_capacity_providers(
     wire(region, &name, FULL)
 }
 
-pub fn delete(region: &mut Region, id: &str) -> Result<WireCluster, ApiError> {
+pub fn delete(region: &mut State, id: &str) -> Result<WireCluster, ApiError> {
     let name = active(region, Some(id))?.name.clone();
     let busy = |t: &super::tasks::Task| t.cluster == name && !t.is_stopped();
     if super::services::active_count(region, &name) > 0 {
@@ -398,6 +398,6 @@ pub fn delete(region: &mut Region, id: &str) -> Result<WireCluster, ApiError> {
 }
 
 /// The tags of a cluster, for the tagging API.
-pub fn tags_mut<'a>(region: &'a mut Region, name: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
+pub fn tags_mut<'a>(region: &'a mut State, name: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
     Ok(&mut active_mut(region, Some(name))?.tags)
 }

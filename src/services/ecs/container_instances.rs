@@ -4,7 +4,7 @@
 //! Remaining resources are derived from the tasks placed on an instance, never stored.
 
 use super::PAGES;
-use super::{Region, clusters, new_id, tags};
+use super::{State, clusters, new_id, tags};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -129,7 +129,7 @@ struct NewInstance<'a> {
     version_info: Option<VersionInfo>,
 }
 
-fn insert(region: &mut Region, n: NewInstance) -> WireInstance {
+fn insert(region: &mut State, n: NewInstance) -> WireInstance {
     let arn = region.arn(&format!("container-instance/{}/{}", n.cluster, new_id()));
     let mut attributes = agent_attributes(&n.az, &n.instance_type);
     for a in n.extra_attributes {
@@ -184,7 +184,7 @@ fn insert(region: &mut Region, n: NewInstance) -> WireInstance {
 }
 
 /// A cluster that needs EC2 capacity and has no instance gets one per executor host.
-pub fn ensure_for_cluster(region: &mut Region, cluster: &str) {
+pub fn ensure_for_cluster(region: &mut State, cluster: &str) {
     let has_any = region
         .container_instances
         .values()
@@ -221,7 +221,7 @@ pub struct Register {
     pub version_info: Option<VersionInfo>,
 }
 
-pub fn register(region: &mut Region, req: Register) -> Result<WireInstance, ApiError> {
+pub fn register(region: &mut State, req: Register) -> Result<WireInstance, ApiError> {
     let cluster = clusters::active(region, req.cluster.as_deref())?
         .name
         .clone();
@@ -279,7 +279,7 @@ fn not_found(id: &str) -> ApiError {
 }
 
 /// The ARN of an instance named by ARN or id in `cluster`.
-pub fn resolve(region: &Region, cluster: &str, id: &str) -> Option<String> {
+pub fn resolve(region: &State, cluster: &str, id: &str) -> Option<String> {
     let short = id.rsplit('/').next().unwrap_or(id);
     region
         .container_instances
@@ -289,7 +289,7 @@ pub fn resolve(region: &Region, cluster: &str, id: &str) -> Option<String> {
 }
 
 /// The instance as DescribeContainerInstances shows it, with the tasks counted.
-pub fn to_wire(region: &Region, ci: &ContainerInstance, with_tags: bool) -> WireInstance {
+pub fn to_wire(region: &State, ci: &ContainerInstance, with_tags: bool) -> WireInstance {
     let on_it = || super::tasks::of_instance(region, ci.arn()).filter(|t| t.holds_resources());
     let (cpu, memory) = on_it().fold((0, 0), |(c, m), t| (c + t.cpu, m + t.memory));
     let mut ports: Vec<String> = ci
@@ -317,7 +317,7 @@ pub fn to_wire(region: &Region, ci: &ContainerInstance, with_tags: bool) -> Wire
 }
 
 pub fn describe(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     ids: &[String],
     with_tags: bool,
@@ -342,7 +342,7 @@ pub fn describe(
 }
 
 pub fn list(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     filter: Option<&str>,
     status: Option<ContainerInstanceStatus>,
@@ -377,7 +377,7 @@ pub fn list(
 }
 
 pub fn update_state(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     ids: &[String],
     status: ContainerInstanceStatus,
@@ -412,7 +412,7 @@ pub fn update_state(
 }
 
 pub fn deregister(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     id: &str,
     force: bool,
@@ -447,7 +447,7 @@ pub fn deregister(
 
 /// Custom attributes on an instance: `Some(arn)` when the target exists in the cluster.
 pub fn attributes_mut<'a>(
-    region: &'a mut Region,
+    region: &'a mut State,
     cluster: &str,
     target_type: Option<&TargetType>,
     target_id: &str,
@@ -463,7 +463,7 @@ pub fn attributes_mut<'a>(
 }
 
 pub fn tags_mut<'a>(
-    region: &'a mut Region,
+    region: &'a mut State,
     cluster: &str,
     id: &str,
 ) -> Result<&'a mut Vec<Tag>, ApiError> {
@@ -476,7 +476,7 @@ pub fn tags_mut<'a>(
 }
 
 /// Clusters being deleted drop the instances berth registered for them.
-pub fn remove_automatic(region: &mut Region, cluster: &str) {
+pub fn remove_automatic(region: &mut State, cluster: &str) {
     region
         .container_instances
         .retain(|_, ci| !(ci.cluster == cluster && ci.automatic));
@@ -484,7 +484,7 @@ pub fn remove_automatic(region: &mut Region, cluster: &str) {
 
 /// Instances of a cluster, for placement.
 pub fn of_cluster<'a>(
-    region: &'a Region,
+    region: &'a State,
     cluster: &'a str,
 ) -> impl Iterator<Item = &'a ContainerInstance> + 'a {
     region

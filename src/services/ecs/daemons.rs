@@ -5,7 +5,7 @@
 //! berth does not provision. Every deployment therefore completes at once with no instances.
 
 use super::PAGES;
-use super::{Region, arn, clusters, tags};
+use super::{State, arn, clusters, tags};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -126,7 +126,7 @@ fn parse_td(id: &str) -> Result<(&str, Option<i32>), ApiError> {
     }
 }
 
-fn resolve_td<'a>(region: &'a Region, id: &str) -> Result<&'a DaemonTaskDef, ApiError> {
+fn resolve_td<'a>(region: &'a State, id: &str) -> Result<&'a DaemonTaskDef, ApiError> {
     let (family, revision) = parse_td(id)?;
     let found = match revision {
         Some(rev) => region
@@ -145,7 +145,7 @@ fn resolve_td<'a>(region: &'a Region, id: &str) -> Result<&'a DaemonTaskDef, Api
 }
 
 pub fn register(
-    region: &mut Region,
+    region: &mut State,
     req: RegisterDaemonTaskDefinitionRequest,
 ) -> Result<String, ApiError> {
     if !arn::is_valid_name(&req.family) {
@@ -202,12 +202,12 @@ pub fn register(
     Ok(td_arn)
 }
 
-pub fn describe_td(region: &Region, id: &str) -> Result<DaemonTaskDefinition, ApiError> {
+pub fn describe_td(region: &State, id: &str) -> Result<DaemonTaskDefinition, ApiError> {
     // Without a revision, the latest ACTIVE one.
     resolve_td(region, id).map(|td| td.data.clone())
 }
 
-pub fn delete_td(region: &mut Region, id: &str) -> Result<String, ApiError> {
+pub fn delete_td(region: &mut State, id: &str) -> Result<String, ApiError> {
     let (family, revision) = parse_td(id)?;
     let revision = revision
         .ok_or_else(|| invalid("A revision must be given to delete a daemon task definition."))?;
@@ -231,7 +231,7 @@ pub fn delete_td(region: &mut Region, id: &str) -> Result<String, ApiError> {
 }
 
 pub fn list_tds(
-    region: &Region,
+    region: &State,
     req: &ListDaemonTaskDefinitionsRequest,
 ) -> Result<Page<DaemonTaskDefinitionSummary>, ApiError> {
     let status = req
@@ -316,7 +316,7 @@ fn parse_daemon_arn(id: &str) -> Result<(String, String), ApiError> {
         .ok_or_else(|| invalid(format!("The daemon ARN {id} is invalid.")))
 }
 
-fn find_daemon<'a>(region: &'a Region, id: &str) -> Result<&'a Daemon, ApiError> {
+fn find_daemon<'a>(region: &'a State, id: &str) -> Result<&'a Daemon, ApiError> {
     let key = parse_daemon_arn(id)?;
     clusters::active(region, Some(&key.0))?;
     region
@@ -327,7 +327,7 @@ fn find_daemon<'a>(region: &'a Region, id: &str) -> Result<&'a Daemon, ApiError>
 }
 
 /// Capacity provider names or ARNs → ARNs, each an existing ACTIVE provider.
-fn capacity_provider_arns(region: &Region, ids: &[String]) -> Result<Vec<String>, ApiError> {
+fn capacity_provider_arns(region: &State, ids: &[String]) -> Result<Vec<String>, ApiError> {
     if ids.is_empty() {
         return Err(invalid("capacityProviderArns must not be empty."));
     }
@@ -362,7 +362,7 @@ struct Rollout {
 
 /// Records a new revision and its deployment for `daemon`; returns (revision, deployment) ARNs.
 fn roll_out(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     name: &str,
     daemon_arn: &str,
@@ -482,7 +482,7 @@ fn validate_config(c: Option<&DaemonDeploymentConfiguration>) -> Result<(), ApiE
     Ok(())
 }
 
-fn active_td_arn(region: &Region, id: &str) -> Result<String, ApiError> {
+fn active_td_arn(region: &State, id: &str) -> Result<String, ApiError> {
     let td = resolve_td(region, id)?;
     if td.data.status != Some(DaemonTaskDefinitionStatus::Active) {
         return Err(invalid(format!(
@@ -515,7 +515,7 @@ fn change(d: &Daemon) -> DaemonChange {
     }
 }
 
-pub fn create(region: &mut Region, req: CreateDaemonRequest) -> Result<DaemonChange, ApiError> {
+pub fn create(region: &mut State, req: CreateDaemonRequest) -> Result<DaemonChange, ApiError> {
     if !arn::is_valid_name(&req.daemon_name) {
         return Err(invalid(
             "Daemon name must be between 1 and 255 characters: letters (uppercase and lowercase), numbers, hyphens and underscores.",
@@ -579,7 +579,7 @@ pub fn create(region: &mut Region, req: CreateDaemonRequest) -> Result<DaemonCha
     Ok(out)
 }
 
-pub fn update(region: &mut Region, req: UpdateDaemonRequest) -> Result<DaemonChange, ApiError> {
+pub fn update(region: &mut State, req: UpdateDaemonRequest) -> Result<DaemonChange, ApiError> {
     let key = parse_daemon_arn(&req.daemon_arn)?;
     let d = find_daemon(region, &req.daemon_arn)?;
     if d.status != DaemonStatus::Active {
@@ -624,7 +624,7 @@ pub fn update(region: &mut Region, req: UpdateDaemonRequest) -> Result<DaemonCha
     Ok(change(d))
 }
 
-pub fn delete(region: &mut Region, id: &str) -> Result<DaemonChange, ApiError> {
+pub fn delete(region: &mut State, id: &str) -> Result<DaemonChange, ApiError> {
     let key = parse_daemon_arn(id)?;
     find_daemon(region, id)?;
     let d = region
@@ -643,7 +643,7 @@ pub fn delete(region: &mut Region, id: &str) -> Result<DaemonChange, ApiError> {
     Ok(change(d))
 }
 
-pub fn describe(region: &Region, id: &str) -> Result<DaemonDetail, ApiError> {
+pub fn describe(region: &State, id: &str) -> Result<DaemonDetail, ApiError> {
     let d = find_daemon(region, id)?;
     Ok(DaemonDetail {
         daemon_arn: Some(d.arn.clone()),
@@ -668,7 +668,7 @@ pub fn describe(region: &Region, id: &str) -> Result<DaemonDetail, ApiError> {
     })
 }
 
-pub fn list(region: &Region, req: &ListDaemonsRequest) -> Result<Page<DaemonSummary>, ApiError> {
+pub fn list(region: &State, req: &ListDaemonsRequest) -> Result<Page<DaemonSummary>, ApiError> {
     let cluster = match &req.cluster_arn {
         Some(c) => Some(clusters::active(region, Some(c))?.name.clone()),
         None => None,
@@ -726,7 +726,7 @@ fn check_count(n: usize, member: &str) -> Result<(), ApiError> {
 }
 
 pub fn describe_deployments(
-    region: &Region,
+    region: &State,
     arns: &[String],
 ) -> Result<(Vec<DaemonDeployment>, Vec<Failure>), ApiError> {
     check_count(arns.len(), "daemonDeploymentArns")?;
@@ -738,7 +738,7 @@ pub fn describe_deployments(
 }
 
 pub fn describe_revisions(
-    region: &Region,
+    region: &State,
     arns: &[String],
 ) -> Result<(Vec<DaemonRevision>, Vec<Failure>), ApiError> {
     check_count(arns.len(), "daemonRevisionArns")?;
@@ -754,7 +754,7 @@ fn secs(t: &Timestamp) -> f64 {
 }
 
 pub fn list_deployments(
-    region: &Region,
+    region: &State,
     req: &ListDaemonDeploymentsRequest,
 ) -> Result<Page<DaemonDeploymentSummary>, ApiError> {
     let d = find_daemon(region, &req.daemon_arn).map_err(|e| {

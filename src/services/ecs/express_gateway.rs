@@ -10,7 +10,7 @@
 //! builds around the service (load balancer, certificate, security group, scaling policy) is not
 //! provisioned: the ingress endpoint is recorded, not served.
 
-use super::{Region, arn, clusters, services, tags, task_definitions};
+use super::{State, arn, clusters, services, tags, task_definitions};
 use crate::api_err;
 use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
@@ -56,7 +56,7 @@ pub struct ExpressService {
 }
 
 impl ExpressService {
-    fn to_wire(&self, region: &Region, with_tags: bool) -> ECSExpressGatewayService {
+    fn to_wire(&self, region: &State, with_tags: bool) -> ECSExpressGatewayService {
         ECSExpressGatewayService {
             cluster: Some(region.arn(&format!("cluster/{}", self.cluster))),
             service_name: Some(self.name.clone()),
@@ -85,14 +85,14 @@ fn numeric_id() -> String {
     format!("{n:019}")
 }
 
-fn revision_arn(region: &Region, cluster: &str, name: &str) -> String {
+fn revision_arn(region: &State, cluster: &str, name: &str) -> String {
     region.arn(&format!(
         "service-revision/{cluster}/{name}/{}",
         numeric_id()
     ))
 }
 
-fn deployment_arn(region: &Region, cluster: &str, name: &str) -> String {
+fn deployment_arn(region: &State, cluster: &str, name: &str) -> String {
     region.arn(&format!(
         "service-deployment/{cluster}/{name}/{}",
         super::new_id()
@@ -223,7 +223,7 @@ fn desired_count(c: &ExpressGatewayServiceConfiguration) -> i32 {
 
 /// The revision the ECS service's PRIMARY deployment runs and its current service deployment,
 /// as DescribeServices has them: an Express service reports its ECS service's.
-fn current(region: &Region, cluster: &str, name: &str) -> (Option<String>, Option<String>) {
+fn current(region: &State, cluster: &str, name: &str) -> (Option<String>, Option<String>) {
     let Some(svc) = region.services.get(&(cluster.to_owned(), name.to_owned())) else {
         return (None, None);
     };
@@ -238,7 +238,7 @@ fn current(region: &Region, cluster: &str, name: &str) -> (Option<String>, Optio
 }
 
 /// The Express service's status follows its ECS service (DRAINING while tasks stop).
-fn status_of(region: &Region, s: &ExpressService) -> ExpressGatewayServiceStatusCode {
+fn status_of(region: &State, s: &ExpressService) -> ExpressGatewayServiceStatusCode {
     match region
         .services
         .get(&(s.cluster.clone(), s.name.clone()))
@@ -251,7 +251,7 @@ fn status_of(region: &Region, s: &ExpressService) -> ExpressGatewayServiceStatus
 }
 
 pub fn create(
-    region: &mut Region,
+    region: &mut State,
     req: CreateExpressGatewayServiceRequest,
 ) -> Result<ECSExpressGatewayService, ApiError> {
     // AWS creates the default cluster for an Express service that names none.
@@ -390,7 +390,7 @@ pub fn create(
 
 /// The Express service an ARN names; `not_found` is the operation's error for a missing one.
 fn find<'a>(
-    region: &'a Region,
+    region: &'a State,
     id: &str,
     not_found: fn() -> ApiError,
 ) -> Result<&'a ExpressService, ApiError> {
@@ -426,7 +426,7 @@ fn not_active(s: &ExpressService) -> Result<(), ApiError> {
 }
 
 pub fn describe(
-    region: &Region,
+    region: &State,
     id: &str,
     with_tags: bool,
 ) -> Result<ECSExpressGatewayService, ApiError> {
@@ -435,7 +435,7 @@ pub fn describe(
 }
 
 pub fn update(
-    region: &mut Region,
+    region: &mut State,
     req: UpdateExpressGatewayServiceRequest,
 ) -> Result<UpdatedExpressGatewayService, ApiError> {
     let s = find(region, &req.service_arn, service_not_found)?;
@@ -522,7 +522,7 @@ pub fn update(
     })
 }
 
-pub fn delete(region: &mut Region, id: &str) -> Result<ECSExpressGatewayService, ApiError> {
+pub fn delete(region: &mut State, id: &str) -> Result<ECSExpressGatewayService, ApiError> {
     let s = find(region, id, service_not_found)?;
     not_active(s)?;
     let key = (s.cluster.clone(), s.name.clone());

@@ -27,12 +27,13 @@ pub mod tasks;
 use crate::api_err;
 use crate::aws::pagination::Pager;
 use crate::executor::Host;
+use crate::store::{Part, Region, RegionInfo};
 use crate::wire::ecs::Failure;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Everything ECS keeps per account and region.
-pub struct Region {
+pub struct State {
     pub name: String,
     pub account_id: String,
     pub clusters: BTreeMap<String, clusters::Cluster>,
@@ -61,13 +62,11 @@ pub struct Region {
     pub express_gateway: express_gateway::ExpressServices,
     /// The executor's hosts, registered as container instances on a cluster's first EC2 demand.
     pub hosts: Arc<Vec<Host>>,
-    /// CloudWatch Logs: log groups, streams and their events.
-    pub logs: crate::services::logs::Logs,
 }
 
-impl Region {
-    pub(crate) fn new(name: &str, account_id: &str, hosts: Arc<Vec<Host>>) -> Self {
-        Region {
+impl Part for State {
+    fn new(info: &RegionInfo) -> Self {
+        State {
             container_instances: BTreeMap::new(),
             tasks: BTreeMap::new(),
             task_index: Default::default(),
@@ -78,10 +77,9 @@ impl Region {
             client_tokens: HashMap::new(),
             daemons: Default::default(),
             express_gateway: Default::default(),
-            logs: crate::services::logs::Logs::new(name, account_id),
-            hosts,
-            name: name.to_owned(),
-            account_id: account_id.to_owned(),
+            hosts: info.hosts.clone(),
+            name: info.name.to_owned(),
+            account_id: info.account_id.to_owned(),
             clusters: BTreeMap::new(),
             task_definitions: BTreeMap::new(),
             capacity_providers: BTreeMap::new(),
@@ -89,6 +87,16 @@ impl Region {
         }
     }
 
+    fn of(region: &Region) -> &Self {
+        &region.ecs
+    }
+
+    fn of_mut(region: &mut Region) -> &mut Self {
+        &mut region.ecs
+    }
+}
+
+impl State {
     /// `arn:aws:ecs:<region>:<account>:<resource>`
     pub fn arn(&self, resource: &str) -> String {
         crate::aws::arn::format("ecs", &self.name, &self.account_id, resource)

@@ -5,7 +5,7 @@
 
 use super::PAGES;
 use super::tasks::{self, Launch, NewTask};
-use super::{Region, arn, clusters, tags, task_definitions};
+use super::{State, arn, clusters, tags, task_definitions};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -262,7 +262,7 @@ fn key(cluster: &str, name: &str) -> (String, String) {
 }
 
 pub fn create(
-    region: &mut Region,
+    region: &mut State,
     req: CreateServiceRequest,
     principal: &str,
 ) -> Result<WireService, ApiError> {
@@ -442,7 +442,7 @@ pub fn create(
 }
 
 /// A service as DescribeServices shows it: counts from its tasks, deployments, events.
-pub fn describe_one(region: &Region, s: &Service, with_tags: bool) -> WireService {
+pub fn describe_one(region: &State, s: &Service, with_tags: bool) -> WireService {
     // (deployment id, running, pending) of the service's tasks that should run.
     let mut counts: Vec<(Option<&str>, i32, i32)> = Vec::new();
     for t in tasks::of_service(region, &s.cluster, &s.name).filter(|t| t.desired_running()) {
@@ -493,7 +493,7 @@ pub fn describe_one(region: &Region, s: &Service, with_tags: bool) -> WireServic
 }
 
 fn active_mut<'a>(
-    region: &'a mut Region,
+    region: &'a mut State,
     cluster: &str,
     id: &str,
 ) -> Result<&'a mut Service, ApiError> {
@@ -511,7 +511,7 @@ fn active_mut<'a>(
     Ok(s)
 }
 
-pub fn update(region: &mut Region, req: UpdateServiceRequest) -> Result<WireService, ApiError> {
+pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireService, ApiError> {
     let cluster = clusters::active(region, req.cluster.as_deref())?
         .name
         .clone();
@@ -664,7 +664,7 @@ pub(super) fn promote(svc: &mut Service, id: &str, reason: String) -> bool {
 }
 
 /// The scheduler looks at the service again on its next pass over changed services.
-pub fn touch(region: &mut Region, k: &(String, String)) {
+pub fn touch(region: &mut State, k: &(String, String)) {
     if let Some(svc) = region.services.get_mut(k) {
         touch_service(svc);
     }
@@ -701,7 +701,7 @@ pub(super) fn start_deployment(svc: &mut Service, td: Arc<TaskDefinition>, reaso
 }
 
 pub fn delete(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     id: &str,
     force: bool,
@@ -738,7 +738,7 @@ pub fn delete(
 }
 
 pub fn describe(
-    region: &Region,
+    region: &State,
     cluster: Option<&str>,
     ids: &[String],
     with_tags: bool,
@@ -762,7 +762,7 @@ pub fn describe(
 }
 
 pub fn list(
-    region: &Region,
+    region: &State,
     cluster: Option<&str>,
     launch_type: Option<&LaunchType>,
     scheduling: Option<&SchedulingStrategy>,
@@ -782,7 +782,7 @@ pub fn list(
 
 /// Services that registered in a Cloud Map namespace (through Service Connect).
 pub fn list_by_namespace(
-    region: &Region,
+    region: &State,
     namespace: &str,
     max_results: Option<i32>,
     next_token: Option<&str>,
@@ -805,7 +805,7 @@ pub fn list_by_namespace(
 }
 
 pub fn tags_mut<'a>(
-    region: &'a mut Region,
+    region: &'a mut State,
     cluster: &str,
     name: &str,
 ) -> Result<&'a mut Vec<Tag>, ApiError> {
@@ -818,7 +818,7 @@ pub fn tags_mut<'a>(
 }
 
 /// Active services per cluster, for the cluster's counters and DeleteCluster.
-pub fn active_count(region: &Region, cluster: &str) -> i32 {
+pub fn active_count(region: &State, cluster: &str) -> i32 {
     region
         .services
         .values()
@@ -840,7 +840,7 @@ fn task_ids<'a>(arns: impl Iterator<Item = &'a String>) -> String {
 
 /// One pass of the service scheduler over every service of the region (the scheduler's tick).
 /// A service a previous pass left settled is skipped while nothing it depends on has changed.
-pub fn reconcile(region: &mut Region, placements: &mut tasks::Placements) {
+pub fn reconcile(region: &mut State, placements: &mut tasks::Placements) {
     let clusters = cluster_digests(region);
     let keys: Vec<(String, String)> = region.services.keys().cloned().collect();
     for k in keys {
@@ -859,7 +859,7 @@ pub fn reconcile(region: &mut Region, placements: &mut tasks::Placements) {
 /// A pass over the services API calls changed (created, updated, deleted, rolled back) since
 /// the last pass. Other API calls reach services through their tasks (a stopped task comes
 /// back as an executor report) or wait for the tick (a drained instance, task protection).
-pub fn reconcile_changed(region: &mut Region, placements: &mut tasks::Placements) {
+pub fn reconcile_changed(region: &mut State, placements: &mut tasks::Placements) {
     let keys: Vec<(String, String)> = region
         .services
         .iter()
@@ -875,7 +875,7 @@ pub fn reconcile_changed(region: &mut Region, placements: &mut tasks::Placements
 /// A pass over some services only: those whose tasks the executor reported on since the last
 /// pass. Everything else waits for the next full pass (the scheduler's tick).
 pub fn reconcile_some<'a>(
-    region: &mut Region,
+    region: &mut State,
     keys: impl IntoIterator<Item = &'a (String, String)>,
     placements: &mut tasks::Placements,
 ) {
@@ -889,7 +889,7 @@ pub fn reconcile_some<'a>(
 /// Per cluster, its container instances and their statuses, hashed: registering, draining or
 /// deregistering an instance gives a settled service of the cluster work again (tasks to move,
 /// a DAEMON task to place).
-fn cluster_digests(region: &Region) -> HashMap<String, u64> {
+fn cluster_digests(region: &State) -> HashMap<String, u64> {
     let mut hashers: HashMap<&str, DefaultHasher> = HashMap::new();
     for ci in region.container_instances.values() {
         let h = hashers.entry(ci.cluster.as_str()).or_default();
@@ -905,7 +905,7 @@ fn cluster_digests(region: &Region) -> HashMap<String, u64> {
 /// task bumps its `version`, ECS's own change counter), its cluster's instances, and what it
 /// asks for (desired count, status, deployments), should anything change those without this
 /// module's API functions.
-fn quiet_digest(region: &Region, k: &(String, String), cluster: u64) -> u64 {
+fn quiet_digest(region: &State, k: &(String, String), cluster: u64) -> u64 {
     let mut h = DefaultHasher::new();
     cluster.hash(&mut h);
     if let Some(svc) = region.services.get(k) {
@@ -918,7 +918,7 @@ fn quiet_digest(region: &Region, k: &(String, String), cluster: u64) -> u64 {
 }
 
 fn reconcile_service(
-    region: &mut Region,
+    region: &mut State,
     k: &(String, String),
     cluster_digest: u64,
     placements: &mut tasks::Placements,
@@ -934,7 +934,7 @@ fn reconcile_service(
 
 /// One pass over one service; true when its deployment's lifecycle stage moved on.
 fn reconcile_service_once(
-    region: &mut Region,
+    region: &mut State,
     k: &(String, String),
     cluster_digest: u64,
     placements: &mut tasks::Placements,
@@ -1378,7 +1378,7 @@ fn deployments_digest(svc: &Service) -> u64 {
 /// Returns the started task ARNs and, when some could not be placed, the last reason.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn start_tasks(
-    region: &mut Region,
+    region: &mut State,
     placements: &mut tasks::Placements,
     k: &(String, String),
     td: &Arc<TaskDefinition>,
@@ -1460,7 +1460,7 @@ pub(super) fn start_tasks(
 
 /// DAEMON: ACTIVE instances of the cluster without a task of the primary deployment.
 fn daemon_targets(
-    region: &Region,
+    region: &State,
     cluster: &str,
     service: &str,
     deployment: &str,

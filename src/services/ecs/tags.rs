@@ -72,7 +72,7 @@ pub fn from_request(tags: Option<Vec<Tag>>) -> Result<Vec<Tag>, ApiError> {
 /// The tags of the resource an ECS ARN names, for TagResource / UntagResource /
 /// ListTagsForResource.
 pub fn of_resource<'a>(
-    region: &'a mut super::Region,
+    region: &'a mut super::State,
     arn: &str,
 ) -> Result<&'a mut Vec<Tag>, ApiError> {
     let invalid = || {

@@ -3,7 +3,7 @@
 //! describe by family / family:revision / ARN, list and page, deregister and delete.
 
 use super::PAGES;
-use super::{Region, arn, tags};
+use super::{State, arn, tags};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -82,7 +82,7 @@ pub fn parse_identifier(id: &str) -> Result<(&str, Option<i32>), ApiError> {
 }
 
 /// The revision an identifier names: `family` alone means the latest ACTIVE revision.
-pub fn resolve<'a>(region: &'a Region, id: &str) -> Result<&'a Revision, ApiError> {
+pub fn resolve<'a>(region: &'a State, id: &str) -> Result<&'a Revision, ApiError> {
     let (family, rev) = parse_identifier(id)?;
     let fam = region
         .task_definitions
@@ -99,7 +99,7 @@ pub fn resolve<'a>(region: &'a Region, id: &str) -> Result<&'a Revision, ApiErro
     }
 }
 
-pub fn resolve_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut Revision, ApiError> {
+pub fn resolve_mut<'a>(region: &'a mut State, id: &str) -> Result<&'a mut Revision, ApiError> {
     let (family, rev) = parse_identifier(id)?;
     let rev = rev.ok_or_else(|| {
         client("The task definition must be specified with its revision (family:revision or full ARN).")
@@ -401,7 +401,7 @@ fn with_defaults(mut c: ContainerDefinition, mode: &NetworkMode) -> ContainerDef
 }
 
 pub fn register(
-    region: &mut Region,
+    region: &mut State,
     req: RegisterTaskDefinitionRequest,
 ) -> Result<(TaskDefinition, Vec<Tag>), ApiError> {
     let checked = validate(&req)?;
@@ -468,7 +468,7 @@ pub fn register(
     Ok((data, tags))
 }
 
-pub fn deregister(region: &mut Region, id: &str) -> Result<TaskDefinition, ApiError> {
+pub fn deregister(region: &mut State, id: &str) -> Result<TaskDefinition, ApiError> {
     let rev = resolve_mut(region, id)?;
     if rev.status() == TaskDefinitionStatus::DeleteInProgress {
         return Err(client("The specified task definition is being deleted."));
@@ -483,7 +483,7 @@ pub fn deregister(region: &mut Region, id: &str) -> Result<TaskDefinition, ApiEr
 
 /// DeleteTaskDefinitions: only INACTIVE revisions can be deleted; the others are failures.
 pub fn delete(
-    region: &mut Region,
+    region: &mut State,
     ids: &[String],
 ) -> Result<(Vec<TaskDefinition>, Vec<Failure>), ApiError> {
     if ids.is_empty() || ids.len() > 10 {
@@ -537,7 +537,7 @@ fn list_key(family: &str, revision: i32) -> String {
 }
 
 pub fn list(
-    region: &Region,
+    region: &State,
     family: Option<&str>,
     status: Option<TaskDefinitionStatus>,
     sort: Option<SortOrder>,
@@ -621,7 +621,7 @@ pub fn list(
 }
 
 pub fn list_families(
-    region: &Region,
+    region: &State,
     prefix: Option<&str>,
     status: Option<TaskDefinitionFamilyStatus>,
     max_results: Option<i32>,
@@ -652,7 +652,7 @@ pub fn list_families(
     PAGES.paginate(names, String::clone, false, max_results, next_token, 100)
 }
 
-pub fn tags_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
+pub fn tags_mut<'a>(region: &'a mut State, id: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
     Ok(&mut resolve_mut(region, id)?.tags)
 }
 

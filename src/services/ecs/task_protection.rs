@@ -2,7 +2,7 @@
 //! protected is not stopped by the scheduler's scale-in or by deployments until the protection
 //! expires or is removed. Protection lives here, keyed by task ARN, with its expiry.
 
-use super::{Region, clusters};
+use super::{State, clusters};
 use crate::api_err;
 use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{Failure, ProtectedTask};
@@ -13,7 +13,7 @@ pub const DEFAULT_MINUTES: i32 = 120;
 pub const MAX_MINUTES: i32 = 2880;
 
 /// Whether the scheduler must leave the task alone now.
-pub fn is_protected(region: &Region, task_arn: &str) -> bool {
+pub fn is_protected(region: &State, task_arn: &str) -> bool {
     let now = Timestamp::now().as_secs_f64();
     region
         .task_protection
@@ -22,7 +22,7 @@ pub fn is_protected(region: &Region, task_arn: &str) -> bool {
 }
 
 /// A task of `cluster` by ARN or id → its ARN, or the failure AWS reports for it.
-fn resolve(region: &Region, cluster: &str, id: &str) -> Result<String, Failure> {
+fn resolve(region: &State, cluster: &str, id: &str) -> Result<String, Failure> {
     let short = id.rsplit('/').next().unwrap_or(id);
     let arn = region.arn(&format!("task/{cluster}/{short}"));
     let failure = |reason: &str, detail: &str| Failure {
@@ -47,7 +47,7 @@ fn resolve(region: &Region, cluster: &str, id: &str) -> Result<String, Failure> 
     }
 }
 
-fn protected_task(region: &Region, arn: &str) -> ProtectedTask {
+fn protected_task(region: &State, arn: &str) -> ProtectedTask {
     let until = region
         .task_protection
         .get(arn)
@@ -61,8 +61,8 @@ fn protected_task(region: &Region, arn: &str) -> ProtectedTask {
 }
 
 /// Protection of tasks that are gone (stopped and forgotten) is dropped.
-fn prune(region: &mut Region) {
-    let Region {
+fn prune(region: &mut State) {
+    let State {
         task_protection,
         tasks,
         ..
@@ -71,7 +71,7 @@ fn prune(region: &mut Region) {
 }
 
 pub fn update(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     ids: &[String],
     enabled: bool,
@@ -115,7 +115,7 @@ pub fn update(
 }
 
 pub fn get(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     ids: Option<&[String]>,
 ) -> Result<(Vec<ProtectedTask>, Vec<Failure>), ApiError> {

@@ -6,7 +6,7 @@
 
 use super::services::Service;
 use super::tasks::{self, Launch};
-use super::{Region, arn, clusters, tags, task_definitions, task_protection};
+use super::{State, arn, clusters, tags, task_definitions, task_protection};
 use crate::api_err;
 use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
@@ -64,7 +64,7 @@ impl TaskSet {
     }
 
     /// The set's tasks, stopped ones included: its service's tasks, from the index.
-    fn tasks<'a>(&'a self, region: &'a Region) -> impl Iterator<Item = &'a tasks::Task> {
+    fn tasks<'a>(&'a self, region: &'a State) -> impl Iterator<Item = &'a tasks::Task> {
         tasks::of_service(region, &self.cluster, &self.service).filter(|t| self.owns(t))
     }
 }
@@ -91,7 +91,7 @@ fn controller(svc: &Service) -> DeploymentControllerType {
 /// The service a task set call names: `(cluster, service)` names, checked the way every task
 /// set operation checks them.
 fn service_key(
-    region: &Region,
+    region: &State,
     cluster: &str,
     service: &str,
     must_be_active: bool,
@@ -123,7 +123,7 @@ fn service_key(
 }
 
 /// A task set named by ARN or id (`ecs-svc/…`) → its ARN.
-fn set_arn(region: &Region, cluster: &str, service: &str, id: &str) -> Result<String, ApiError> {
+fn set_arn(region: &State, cluster: &str, service: &str, id: &str) -> Result<String, ApiError> {
     if id.starts_with("arn:") {
         return match arn::resource(id) {
             Some(r) if r.starts_with("task-set/") => Ok(id.to_owned()),
@@ -137,7 +137,7 @@ fn set_arn(region: &Region, cluster: &str, service: &str, id: &str) -> Result<St
 }
 
 /// A new task set id as ECS makes them: `ecs-svc/` and 19 digits.
-fn new_set_id(region: &Region) -> String {
+fn new_set_id(region: &State) -> String {
     loop {
         let n = u64::from_str_radix(&super::new_id()[..16], 16).unwrap_or(0)
             % 9_000_000_000_000_000_000
@@ -178,7 +178,7 @@ fn validate_scale(scale: Option<Scale>) -> Result<Scale, ApiError> {
 
 /// ceil(desiredCount × scale% / 100) (TaskSet.computedDesiredCount); 0 once the set or its
 /// service is being deleted.
-fn computed_desired(region: &Region, set: &TaskSet) -> i32 {
+fn computed_desired(region: &State, set: &TaskSet) -> i32 {
     let desired = region
         .services
         .get(&(set.cluster.clone(), set.service.clone()))
@@ -194,7 +194,7 @@ fn computed_desired(region: &Region, set: &TaskSet) -> i32 {
 }
 
 /// A task set as DescribeTaskSets shows it: counts from its tasks.
-pub fn describe_one(region: &Region, set: &TaskSet, with_tags: bool) -> WireTaskSet {
+pub fn describe_one(region: &State, set: &TaskSet, with_tags: bool) -> WireTaskSet {
     let (mut running, mut pending) = (0, 0);
     for t in set.tasks(region) {
         if !t.desired_running() {
@@ -215,7 +215,7 @@ pub fn describe_one(region: &Region, set: &TaskSet, with_tags: bool) -> WireTask
 }
 
 /// The `taskSets` member of an EXTERNAL or CODE_DEPLOY service (None for ECS-controlled ones).
-pub fn of_service(region: &Region, svc: &Service) -> Option<Vec<WireTaskSet>> {
+pub fn of_service(region: &State, svc: &Service) -> Option<Vec<WireTaskSet>> {
     if controller(svc) == DeploymentControllerType::Ecs {
         return None;
     }
@@ -229,7 +229,7 @@ pub fn of_service(region: &Region, svc: &Service) -> Option<Vec<WireTaskSet>> {
     )
 }
 
-pub fn create(region: &mut Region, req: CreateTaskSetRequest) -> Result<WireTaskSet, ApiError> {
+pub fn create(region: &mut State, req: CreateTaskSetRequest) -> Result<WireTaskSet, ApiError> {
     let (cluster, service) = service_key(region, &req.cluster, &req.service, true)?;
     if let Some(token) = &req.client_token {
         let earlier = region.task_sets.values().find(|s| {
@@ -315,7 +315,7 @@ pub fn create(region: &mut Region, req: CreateTaskSetRequest) -> Result<WireTask
 }
 
 pub fn describe(
-    region: &Region,
+    region: &State,
     cluster: &str,
     service: &str,
     ids: Option<&[String]>,
@@ -346,7 +346,7 @@ pub fn describe(
 }
 
 fn set_mut<'a>(
-    region: &'a mut Region,
+    region: &'a mut State,
     cluster: &str,
     service: &str,
     id: &str,
@@ -360,7 +360,7 @@ fn set_mut<'a>(
 }
 
 pub fn update(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     service: &str,
     id: &str,
@@ -385,7 +385,7 @@ pub fn update(
 /// parameters that are updated on the primary task set in a service will transition to the
 /// service" (API reference): DescribeServices then shows the primary set's fields.
 pub fn set_primary(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     service: &str,
     id: &str,
@@ -436,7 +436,7 @@ pub fn set_primary(
 
 /// DeleteTaskSet: the set turns DRAINING, its tasks stop, and it is gone once they have.
 pub fn delete(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     service: &str,
     id: &str,
@@ -456,7 +456,7 @@ pub fn delete(
     Ok(describe_one(region, &region.task_sets[&arn], false))
 }
 
-pub fn tags_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
+pub fn tags_mut<'a>(region: &'a mut State, id: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
     let arn = region.arn(&format!("task-set/{id}"));
     region
         .task_sets
@@ -467,7 +467,7 @@ pub fn tags_mut<'a>(region: &'a mut Region, id: &str) -> Result<&'a mut Vec<Tag>
 
 /// One pass over every task set of the region: start what is missing, stop what is surplus,
 /// replace failed tasks and tasks on DRAINING instances, record stability, and finish deletes.
-pub fn reconcile(region: &mut Region, placements: &mut tasks::Placements) {
+pub fn reconcile(region: &mut State, placements: &mut tasks::Placements) {
     let arns: Vec<String> = region.task_sets.keys().cloned().collect();
     for arn in &arns {
         reconcile_set(region, arn, placements);
@@ -488,7 +488,7 @@ pub fn reconcile(region: &mut Region, placements: &mut tasks::Placements) {
 
 /// The service scheduler leaves services it does not deploy alone, so a deleted EXTERNAL or
 /// CODE_DEPLOY service turns INACTIVE here once the last of its tasks has stopped.
-fn finish_deleted_services(region: &mut Region) {
+fn finish_deleted_services(region: &mut State) {
     let done: Vec<(String, String)> = region
         .services
         .iter()
@@ -522,7 +522,7 @@ fn task_ids(arns: &[String]) -> String {
         .join(" ")
 }
 
-fn reconcile_set(region: &mut Region, arn: &str, placements: &mut tasks::Placements) {
+fn reconcile_set(region: &mut State, arn: &str, placements: &mut tasks::Placements) {
     let Some(set) = region.task_sets.get(arn) else {
         return;
     };

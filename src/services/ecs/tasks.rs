@@ -4,7 +4,7 @@
 
 use super::PAGES;
 use super::placement::{self, Candidate, Demand, PlacedTask};
-use super::{Region, arn, clusters, container_instances, new_id, tags, task_definitions};
+use super::{State, arn, clusters, container_instances, new_id, tags, task_definitions};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -22,11 +22,11 @@ use std::sync::Arc;
 pub const STOPPED_RETENTION_SECS: f64 = 3600.0;
 
 /// Task ARNs by the service that started them and by the container instance they run on, in
-/// ARN order like `Region::tasks`. The service scheduler, DescribeServices, ListTasks and
+/// ARN order like `State::tasks`. The service scheduler, DescribeServices, ListTasks and
 /// placement read a service's or an instance's tasks here rather than walking every task of
 /// the region, so a scheduler pass costs what the services hold, not services × tasks.
 /// [`create`] adds, the retention sweep in [`executor_actions`] removes, and that sweep
-/// rebuilds the index should it ever disagree with `Region::tasks` (a task inserted or
+/// rebuilds the index should it ever disagree with `State::tasks` (a task inserted or
 /// removed some other way).
 #[derive(Default)]
 pub struct TaskIndex {
@@ -108,7 +108,7 @@ impl TaskIndex {
 
 /// The tasks of service `name` of `cluster`, stopped ones included, in ARN order.
 pub fn of_service<'a>(
-    region: &'a Region,
+    region: &'a State,
     cluster: &str,
     name: &str,
 ) -> impl Iterator<Item = &'a Task> {
@@ -119,7 +119,7 @@ pub fn of_service<'a>(
 }
 
 /// The tasks placed on container instance `arn`, stopped ones included, in ARN order.
-pub fn of_instance<'a>(region: &'a Region, arn: &str) -> impl Iterator<Item = &'a Task> {
+pub fn of_instance<'a>(region: &'a State, arn: &str) -> impl Iterator<Item = &'a Task> {
     region
         .task_index
         .of_instance(arn)
@@ -128,12 +128,12 @@ pub fn of_instance<'a>(region: &'a Region, arn: &str) -> impl Iterator<Item = &'
 
 /// Runs `f` on every task of service `name` of `cluster` (stopped ones included), mutably.
 pub fn each_of_service_mut(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     name: &str,
     mut f: impl FnMut(&mut Task),
 ) {
-    let Region {
+    let State {
         tasks, task_index, ..
     } = region;
     for arn in task_index.of_service(cluster, name) {
@@ -144,7 +144,7 @@ pub fn each_of_service_mut(
 }
 
 /// The (cluster, service) whose task `arn` is, for a service task.
-pub fn service_of(region: &Region, arn: &str) -> Option<(String, String)> {
+pub fn service_of(region: &State, arn: &str) -> Option<(String, String)> {
     let t = region.tasks.get(arn)?;
     Some((t.cluster.clone(), t.service.clone()?))
 }
@@ -280,7 +280,7 @@ pub fn demand_of(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> (i64,
 }
 
 /// A container instance as placement sees it.
-pub fn candidate(region: &Region, ci: &container_instances::ContainerInstance) -> Candidate {
+pub fn candidate(region: &State, ci: &container_instances::ContainerInstance) -> Candidate {
     let arn = ci.arn();
     let tasks: Vec<&Task> = of_instance(region, arn)
         .filter(|t| t.holds_resources())
@@ -322,7 +322,7 @@ pub struct Launch {
 /// launchType and capacityProviderStrategy are exclusive; the cluster's default strategy
 /// applies when neither is given, else EC2.
 pub fn resolve_launch(
-    region: &Region,
+    region: &State,
     cluster: &str,
     launch_type: Option<LaunchType>,
     strategy: Option<&[CapacityProviderStrategyItem]>,
@@ -447,7 +447,7 @@ pub struct NewTask<'a> {
     pub deployment_id: Option<String>,
 }
 
-pub fn create(region: &mut Region, n: NewTask) -> String {
+pub fn create(region: &mut State, n: NewTask) -> String {
     let id = new_id();
     let task_arn = region.arn(&format!("task/{}/{id}", n.cluster));
     let cluster_arn = region.arn(&format!("cluster/{}", n.cluster));
@@ -617,7 +617,7 @@ impl Placements {
 // constraints, count); bundling them would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn place(
-    region: &mut Region,
+    region: &mut State,
     cache: Option<&mut Placements>,
     cluster: &str,
     td: &TaskDefinition,
@@ -710,7 +710,7 @@ pub struct RunTask {
     pub container_instances: Option<Vec<String>>,
 }
 
-pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Failure>), ApiError> {
+pub fn run(region: &mut State, req: RunTask) -> Result<(Vec<WireTask>, Vec<Failure>), ApiError> {
     let cluster = clusters::active(region, req.cluster.as_deref())?
         .name
         .clone();
@@ -833,26 +833,26 @@ pub fn run(region: &mut Region, req: RunTask) -> Result<(Vec<WireTask>, Vec<Fail
 }
 
 /// The ARN of a task of `cluster` named by ARN or id.
-fn task_arn(region: &Region, cluster: &str, id: &str) -> String {
+fn task_arn(region: &State, cluster: &str, id: &str) -> String {
     let short = id.rsplit('/').next().unwrap_or(id);
     region.arn(&format!("task/{cluster}/{short}"))
 }
 
 /// A task of `cluster` by ARN or id.
-fn get<'a>(region: &'a Region, cluster: &str, id: &str) -> Option<&'a Task> {
+fn get<'a>(region: &'a State, cluster: &str, id: &str) -> Option<&'a Task> {
     region
         .tasks
         .get(&task_arn(region, cluster, id))
         .map(Box::as_ref)
 }
 
-fn find<'a>(region: &'a mut Region, cluster: &str, id: &str) -> Option<&'a mut Task> {
+fn find<'a>(region: &'a mut State, cluster: &str, id: &str) -> Option<&'a mut Task> {
     let arn = task_arn(region, cluster, id);
     region.tasks.get_mut(&arn).map(Box::as_mut)
 }
 
 pub fn stop(
-    region: &mut Region,
+    region: &mut State,
     cluster: Option<&str>,
     id: &str,
     reason: Option<String>,
@@ -876,7 +876,7 @@ pub fn stop(
 }
 
 pub fn describe(
-    region: &mut Region,
+    region: &State,
     cluster: Option<&str>,
     ids: &[String],
     with_tags: bool,
@@ -913,7 +913,7 @@ pub struct ListTasks {
     pub next_token: Option<String>,
 }
 
-pub fn list(region: &mut Region, q: ListTasks) -> Result<Page<String>, ApiError> {
+pub fn list(region: &State, q: ListTasks) -> Result<Page<String>, ApiError> {
     let cluster = clusters::active(region, q.cluster.as_deref())?.name.clone();
     let instance = match &q.container_instance {
         Some(id) => Some(
@@ -966,7 +966,7 @@ pub fn list(region: &mut Region, q: ListTasks) -> Result<Page<String>, ApiError>
 }
 
 /// What the executor observed, applied to the task it concerns.
-pub fn apply(region: &mut Region, u: TaskUpdate) {
+pub fn apply(region: &mut State, u: TaskUpdate) {
     let Some(task) = region.tasks.get_mut(&u.task_arn) else {
         return;
     };
@@ -1073,7 +1073,7 @@ pub fn apply(region: &mut Region, u: TaskUpdate) {
 }
 
 /// Executor work: launch what should run, stop what should not, forget old stopped tasks.
-pub fn executor_actions(region: &mut Region, now: Timestamp) -> Vec<Action> {
+pub fn executor_actions(region: &mut State, now: Timestamp) -> Vec<Action> {
     let mut actions = Vec::new();
     let cluster_arns: std::collections::HashMap<String, String> = region
         .clusters
@@ -1143,7 +1143,7 @@ pub fn region_of(task_arn: &str) -> Option<&str> {
 }
 
 pub fn tags_mut<'a>(
-    region: &'a mut Region,
+    region: &'a mut State,
     cluster: &str,
     id: &str,
 ) -> Result<&'a mut Vec<Tag>, ApiError> {

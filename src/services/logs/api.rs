@@ -1,10 +1,11 @@
 //! CloudWatch Logs (JSON 1.1, `Logs_20140328`): log groups and streams, PutLogEvents,
 //! GetLogEvents, FilterLogEvents, retention and tags. Each method takes the region's logs under
-//! the lock and calls the domain (`domain::logs`), which owns the rules.
+//! the lock and calls the rules in `services::logs`.
 
 use crate::aws::now_millis;
 use crate::aws::{ApiError, Empty, RequestContext};
-use crate::services::logs;
+use crate::services::Handler;
+use crate::services::logs::State;
 use crate::store::Store;
 use crate::wire::logs::*;
 
@@ -13,12 +14,20 @@ pub struct Logs {
 }
 
 impl Logs {
-    pub fn new(store: Store) -> Self {
-        Logs { store }
+    fn read<R>(&self, ctx: &RequestContext, f: impl FnOnce(&State) -> R) -> R {
+        self.store.read(&ctx.region, f)
     }
 
-    fn logs<R>(&self, ctx: &RequestContext, f: impl FnOnce(&mut logs::Logs) -> R) -> R {
-        self.store.region(&ctx.region, |r| f(&mut r.logs))
+    fn write<R>(&self, ctx: &RequestContext, f: impl FnOnce(&mut State) -> R) -> R {
+        self.store.write(&ctx.region, f)
+    }
+}
+
+impl Handler for Logs {
+    fn new(store: &Store) -> Self {
+        Logs {
+            store: store.clone(),
+        }
     }
 }
 
@@ -29,7 +38,7 @@ impl Api for Logs {
         input: CreateLogGroupRequest,
     ) -> Result<Empty, ApiError> {
         let now = now_millis();
-        self.logs(ctx, |l| l.create_group(input, now))?;
+        self.write(ctx, |l| l.create_group(input, now))?;
         Ok(Empty {})
     }
 
@@ -38,7 +47,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: DeleteLogGroupRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| l.delete_group(&input.log_group_name))?;
+        self.write(ctx, |l| l.delete_group(&input.log_group_name))?;
         Ok(Empty {})
     }
 
@@ -47,7 +56,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: DescribeLogGroupsRequest,
     ) -> Result<DescribeLogGroupsResponse, ApiError> {
-        self.logs(ctx, |l| l.describe_groups(input))
+        self.read(ctx, |l| l.describe_groups(input))
     }
 
     fn list_log_groups(
@@ -55,7 +64,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: ListLogGroupsRequest,
     ) -> Result<ListLogGroupsResponse, ApiError> {
-        self.logs(ctx, |l| l.list_groups(input))
+        self.read(ctx, |l| l.list_groups(input))
     }
 
     fn put_log_group_deletion_protection(
@@ -63,7 +72,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: PutLogGroupDeletionProtectionRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| {
+        self.write(ctx, |l| {
             l.put_deletion_protection(
                 &input.log_group_identifier,
                 input.deletion_protection_enabled,
@@ -78,7 +87,7 @@ impl Api for Logs {
         input: PutRetentionPolicyRequest,
     ) -> Result<Empty, ApiError> {
         let now = now_millis();
-        self.logs(ctx, |l| {
+        self.write(ctx, |l| {
             l.put_retention(&input.log_group_name, input.retention_in_days, now)
         })?;
         Ok(Empty {})
@@ -89,7 +98,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: DeleteRetentionPolicyRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| l.delete_retention(&input.log_group_name))?;
+        self.write(ctx, |l| l.delete_retention(&input.log_group_name))?;
         Ok(Empty {})
     }
 
@@ -99,7 +108,7 @@ impl Api for Logs {
         input: CreateLogStreamRequest,
     ) -> Result<Empty, ApiError> {
         let now = now_millis();
-        self.logs(ctx, |l| {
+        self.write(ctx, |l| {
             l.create_stream(&input.log_group_name, &input.log_stream_name, now)
         })?;
         Ok(Empty {})
@@ -110,7 +119,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: DeleteLogStreamRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| {
+        self.write(ctx, |l| {
             l.delete_stream(&input.log_group_name, &input.log_stream_name)
         })?;
         Ok(Empty {})
@@ -121,7 +130,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: DescribeLogStreamsRequest,
     ) -> Result<DescribeLogStreamsResponse, ApiError> {
-        self.logs(ctx, |l| l.describe_streams(input))
+        self.read(ctx, |l| l.describe_streams(input))
     }
 
     fn put_log_events(
@@ -130,7 +139,7 @@ impl Api for Logs {
         input: PutLogEventsRequest,
     ) -> Result<PutLogEventsResponse, ApiError> {
         let now = now_millis();
-        self.logs(ctx, |l| l.put_events(input, now))
+        self.write(ctx, |l| l.put_events(input, now))
     }
 
     fn get_log_events(
@@ -139,7 +148,7 @@ impl Api for Logs {
         input: GetLogEventsRequest,
     ) -> Result<GetLogEventsResponse, ApiError> {
         let now = now_millis();
-        self.logs(ctx, |l| l.get_events(input, now))
+        self.read(ctx, |l| l.get_events(input, now))
     }
 
     fn filter_log_events(
@@ -148,7 +157,7 @@ impl Api for Logs {
         input: FilterLogEventsRequest,
     ) -> Result<FilterLogEventsResponse, ApiError> {
         let now = now_millis();
-        self.logs(ctx, |l| l.filter_events(input, now))
+        self.read(ctx, |l| l.filter_events(input, now))
     }
 
     fn tag_resource(
@@ -156,7 +165,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: TagResourceRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| l.tag_resource(&input.resource_arn, input.tags))?;
+        self.write(ctx, |l| l.tag_resource(&input.resource_arn, input.tags))?;
         Ok(Empty {})
     }
 
@@ -165,7 +174,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: UntagResourceRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| {
+        self.write(ctx, |l| {
             l.untag_resource(&input.resource_arn, &input.tag_keys)
         })?;
         Ok(Empty {})
@@ -176,7 +185,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, ApiError> {
-        let tags = self.logs(ctx, |l| l.list_tags_for_resource(&input.resource_arn))?;
+        let tags = self.read(ctx, |l| l.list_tags_for_resource(&input.resource_arn))?;
         Ok(ListTagsForResourceResponse { tags: Some(tags) })
     }
 
@@ -185,7 +194,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: TagLogGroupRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| l.tag_group(&input.log_group_name, input.tags))?;
+        self.write(ctx, |l| l.tag_group(&input.log_group_name, input.tags))?;
         Ok(Empty {})
     }
 
@@ -194,7 +203,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: UntagLogGroupRequest,
     ) -> Result<Empty, ApiError> {
-        self.logs(ctx, |l| l.untag_group(&input.log_group_name, &input.tags))?;
+        self.write(ctx, |l| l.untag_group(&input.log_group_name, &input.tags))?;
         Ok(Empty {})
     }
 
@@ -203,7 +212,7 @@ impl Api for Logs {
         ctx: &RequestContext,
         input: ListTagsLogGroupRequest,
     ) -> Result<ListTagsLogGroupResponse, ApiError> {
-        let tags = self.logs(ctx, |l| l.list_tags_group(&input.log_group_name))?;
+        let tags = self.read(ctx, |l| l.list_tags_group(&input.log_group_name))?;
         Ok(ListTagsLogGroupResponse { tags: Some(tags) })
     }
 }

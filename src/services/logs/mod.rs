@@ -5,16 +5,15 @@
 //! enforced on every read (events older than it are not returned) and events are dropped from
 //! memory when the stream is next written or the policy changes.
 //!
-//! This is also where `awslogs` output from the executor lands ([`LogSink`] for [`Store`]).
+//! This is also where `awslogs` output from the executor lands (`links::awslogs`).
 
 pub mod api;
 
 use crate::api_err;
 use crate::aws::pagination::Pager;
 use crate::aws::tags::MAX_PER_RESOURCE;
-use crate::aws::{self, ApiError, now_millis};
-use crate::executor::LogSink;
-use crate::store::Store;
+use crate::aws::{self, ApiError};
+use crate::store::{Part, Region, RegionInfo};
 use crate::wire::logs as wire;
 use regex::{Regex, RegexBuilder};
 use std::cmp::Reverse;
@@ -239,8 +238,31 @@ fn tag_constraint(value: &str, what: &str, pattern: &str) -> ApiError {
 // State
 // ---------------------------------------------------------------------------------------------
 
+impl Part for State {
+    /// Nothing the reconcile loop does reads CloudWatch Logs: writes to it (awslogs output among
+    /// them) do not wake it.
+    const WAKES_SCHEDULER: bool = false;
+
+    fn new(info: &RegionInfo) -> Self {
+        State {
+            region: info.name.to_owned(),
+            account_id: info.account_id.to_owned(),
+            groups: BTreeMap::new(),
+            next_seq: 1,
+        }
+    }
+
+    fn of(region: &Region) -> &Self {
+        &region.logs
+    }
+
+    fn of_mut(region: &mut Region) -> &mut Self {
+        &mut region.logs
+    }
+}
+
 /// A region's CloudWatch Logs.
-pub struct Logs {
+pub struct State {
     region: String,
     account_id: String,
     groups: BTreeMap<String, LogGroup>,
@@ -376,9 +398,10 @@ fn digits(key: u128) -> String {
     format!("{key:056}")
 }
 
-impl Logs {
-    pub fn new(region: &str, account_id: &str) -> Self {
-        Logs {
+impl State {
+    #[cfg(test)]
+    fn new_in(region: &str, account_id: &str) -> Self {
+        State {
             region: region.to_owned(),
             account_id: account_id.to_owned(),
             groups: BTreeMap::new(),
@@ -1218,9 +1241,14 @@ impl Logs {
     // -----------------------------------------------------------------------------------------
 
     /// The group a tagging ARN names. Destinations are taggable on AWS too; berth has none.
-    fn tagged_group(&mut self, arn: &str) -> Result<&mut LogGroup, ApiError> {
+    /// The group TagResource, UntagResource and ListTagsForResource name by ARN.
+    fn tagged_name(&self, arn: &str) -> Result<String, ApiError> {
         check_length("resourceArn", arn, 1, 1011)?;
-        let name = self.name_from_arn("resourceArn", arn)?;
+        self.name_from_arn("resourceArn", arn)
+    }
+
+    fn tagged_group(&mut self, arn: &str) -> Result<&mut LogGroup, ApiError> {
+        let name = self.tagged_name(arn)?;
         self.group_mut(&name)
     }
 
@@ -1254,11 +1282,8 @@ impl Logs {
         Ok(())
     }
 
-    pub fn list_tags_for_resource(
-        &mut self,
-        arn: &str,
-    ) -> Result<BTreeMap<String, String>, ApiError> {
-        Ok(self.tagged_group(arn)?.tags.clone())
+    pub fn list_tags_for_resource(&self, arn: &str) -> Result<BTreeMap<String, String>, ApiError> {
+        Ok(self.group(&self.tagged_name(arn)?)?.tags.clone())
     }
 
     /// TagLogGroup: the older, name-based tagging call.
@@ -1395,28 +1420,6 @@ fn merge_tags(
     }
     group.tags.extend(tags);
     Ok(())
-}
-
-impl LogSink for Store {
-    fn open(
-        &self,
-        region: &str,
-        group: &str,
-        stream: &str,
-        create_group: bool,
-    ) -> Result<(), String> {
-        let now = now_millis();
-        self.region(region, |r| {
-            r.logs.open_for_driver(group, stream, create_group, now)
-        })
-    }
-
-    fn put(&self, region: &str, group: &str, stream: &str, events: Vec<(i64, String)>) {
-        let now = now_millis();
-        self.region(region, |r| {
-            r.logs.put_from_driver(group, stream, events, now)
-        });
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2106,8 +2109,8 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000_000;
 
-    fn logs_with_stream(group: &str, stream: &str) -> Logs {
-        let mut logs = Logs::new("us-east-1", "000000000000");
+    fn logs_with_stream(group: &str, stream: &str) -> State {
+        let mut logs = State::new_in("us-east-1", "000000000000");
         logs.create_group(
             wire::CreateLogGroupRequest {
                 log_group_name: group.into(),
@@ -2121,7 +2124,7 @@ mod tests {
     }
 
     fn put(
-        logs: &mut Logs,
+        logs: &mut State,
         group: &str,
         stream: &str,
         events: &[(i64, &str)],
@@ -2144,7 +2147,12 @@ mod tests {
         .expect("put")
     }
 
-    fn get(logs: &Logs, token: Option<&str>, head: bool, limit: i32) -> wire::GetLogEventsResponse {
+    fn get(
+        logs: &State,
+        token: Option<&str>,
+        head: bool,
+        limit: i32,
+    ) -> wire::GetLogEventsResponse {
         logs.get_events(
             wire::GetLogEventsRequest {
                 log_group_name: Some("g".into()),
@@ -2409,7 +2417,7 @@ mod tests {
 
     #[test]
     fn driver_open_and_put() {
-        let mut logs = Logs::new("us-east-1", "000000000000");
+        let mut logs = State::new_in("us-east-1", "000000000000");
         let err = logs
             .open_for_driver("/ecs/app", "ecs/web/1", false, NOW)
             .expect_err("no group");
@@ -2453,29 +2461,6 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert!(parts.iter().all(|p| p.len() <= 262_144 - EVENT_OVERHEAD));
         assert_eq!(parts.concat(), line);
-    }
-
-    #[test]
-    fn log_sink_through_the_store() {
-        let store = Store::new("000000000000".into(), Vec::new());
-        let sink: &dyn LogSink = &store;
-        assert!(sink.open("eu-west-1", "/ecs/x", "s", false).is_err());
-        sink.open("eu-west-1", "/ecs/x", "s", true).expect("open");
-        sink.put(
-            "eu-west-1",
-            "/ecs/x",
-            "s",
-            vec![(now_millis(), "hello".into())],
-        );
-        let n = store.region("eu-west-1", |r| {
-            r.logs
-                .groups
-                .get("/ecs/x")
-                .map_or(0, |g| g.streams.get("s").map_or(0, |s| s.events.len()))
-        });
-        assert_eq!(n, 1);
-        // Another region is another CloudWatch Logs.
-        assert!(store.region("us-east-1", |r| r.logs.groups.is_empty()));
     }
 
     #[test]

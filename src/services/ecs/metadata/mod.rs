@@ -11,7 +11,7 @@
 
 use crate::aws::{ApiError, Timestamp};
 use crate::executor::{Executor, TaskEndpoints, TaskSpec};
-use crate::services::ecs::{task_definitions, task_protection, tasks};
+use crate::services::ecs::{State, task_definitions, task_protection, tasks};
 use crate::store::Store;
 use crate::wire::ecs::{
     Container, ContainerDefinition, ContainerOverride, Failure, HealthStatus, LaunchType,
@@ -212,7 +212,7 @@ impl Endpoints {
     /// A copy of the task as the domain has it now, taken under the state's lock.
     fn task_view(&self, endpoint: &ContainerEndpoint) -> Option<TaskView> {
         let region = tasks::region_of(&endpoint.task_arn)?;
-        let (data, definition) = self.store.region(region, |r| {
+        let (data, definition) = self.store.read(region, |r: &State| {
             r.tasks
                 .get(&endpoint.task_arn)
                 .map(|t| (t.data.clone(), t.definition.clone()))
@@ -246,17 +246,14 @@ impl Endpoints {
     ) -> Result<(Vec<ProtectedTask>, Vec<Failure>), ApiError> {
         let region = tasks::region_of(task_arn).unwrap_or_default();
         let tasks = [task_arn.to_owned()];
-        let out = self.store.region(region, |r| match update {
+        // Protection decides what a deployment or a scale-in may stop: a write wakes the
+        // scheduler.
+        self.store.write(region, |r: &mut State| match update {
             Some((enabled, minutes)) => {
                 task_protection::update(r, cluster_arn, &tasks, enabled, minutes)
             }
             None => task_protection::get(r, cluster_arn, Some(&tasks)),
-        });
-        if update.is_some() {
-            // Protection decides what a deployment or a scale-in may stop.
-            self.store.changed();
-        }
-        out
+        })
     }
 }
 
@@ -1397,7 +1394,7 @@ mod tests {
         let req: RegisterTaskDefinitionRequest =
             serde_json::from_value(definition).expect("valid task definition");
         store
-            .region(REGION, |r| task_definitions::register(r, req))
+            .write(REGION, |r: &mut State| task_definitions::register(r, req))
             .expect("registered");
     }
 
@@ -1427,18 +1424,18 @@ mod tests {
             container_instances: None,
         };
         let (tasks, failures) = store
-            .region(REGION, |r| tasks::run(r, req))
+            .write(REGION, |r: &mut State| tasks::run(r, req))
             .expect("RunTask");
         assert!(failures.is_empty(), "{failures:?}");
         tasks[0].task_arn.clone().expect("task ARN")
     }
 
     fn report(store: &Store, update: TaskUpdate) {
-        store.region(REGION, |r| tasks::apply(r, update));
+        store.write(REGION, |r: &mut State| tasks::apply(r, update));
     }
 
     fn spec_of(store: &Store, task_arn: &str) -> TaskSpec {
-        store.region(REGION, |r| {
+        store.read(REGION, |r: &State| {
             let t = &r.tasks[task_arn];
             TaskSpec {
                 task_arn: task_arn.to_owned(),
@@ -1463,7 +1460,7 @@ mod tests {
             }],
         );
         store
-            .region(REGION, |r| {
+            .write(REGION, |r: &mut State| {
                 clusters::create(
                     r,
                     CreateCluster {

@@ -19,7 +19,7 @@ pub use lifecycle::{Facts, validate as validate_lifecycle};
 
 use super::PAGES;
 use super::services::{self, Gate, Service};
-use super::{Region, arn, clusters};
+use super::{State, arn, clusters};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -171,7 +171,7 @@ fn revision_id(deployment_id: &str) -> String {
 }
 
 /// RUNNING and not-yet-running tasks of each of the service's deployments.
-fn task_counts(region: &Region, svc: &Service) -> HashMap<String, (i32, i32)> {
+fn task_counts(region: &State, svc: &Service) -> HashMap<String, (i32, i32)> {
     let mut counts: HashMap<String, (i32, i32)> = HashMap::new();
     for t in super::tasks::of_service(region, &svc.cluster, &svc.name) {
         if !t.desired_running() {
@@ -273,7 +273,7 @@ fn new_revision(
 /// UpdateService that deploys): record its revision and a service deployment moving the service
 /// there. Does nothing when that deployment is already recorded, so it is safe to call after
 /// any update.
-pub fn started(region: &mut Region, cluster: &str, name: &str) {
+pub fn started(region: &mut State, cluster: &str, name: &str) {
     let Some(svc) = region.services.get(&key(cluster, name)) else {
         return;
     };
@@ -448,7 +448,7 @@ pub fn circuit_breaker_tripped(history: &mut History, svc: &Service, failed_id: 
 
 /// After a scheduler pass over the service: counts, and the statuses its deployments reached.
 /// A service that became INACTIVE loses its history (AWS deletes it with the service).
-pub fn progress(region: &mut Region, cluster: &str, name: &str) {
+pub fn progress(region: &mut State, cluster: &str, name: &str) {
     let k = key(cluster, name);
     let Some(svc) = region.services.get(&k) else {
         region.service_deployments.services.remove(&k);
@@ -544,7 +544,7 @@ pub fn progress(region: &mut Region, cluster: &str, name: &str) {
 
 /// DescribeServices: the service's current service deployment and the revisions it runs, with
 /// the counts its `deployments` already carry.
-pub fn fill_current(region: &Region, svc: &Service, data: &mut WireService) {
+pub fn fill_current(region: &State, svc: &Service, data: &mut WireService) {
     if !ecs_controlled(svc) {
         return;
     }
@@ -643,7 +643,7 @@ pub struct ListQuery {
 }
 
 /// ListServiceDeployments: newest first, 20 a page unless `maxResults` (1–100) says otherwise.
-pub fn list(region: &Region, q: ListQuery) -> Result<Page<ServiceDeploymentBrief>, ApiError> {
+pub fn list(region: &State, q: ListQuery) -> Result<Page<ServiceDeploymentBrief>, ApiError> {
     // A service ARN names its cluster; the `cluster` member still wins when given.
     let from_arn = arn::resource(&q.service)
         .and_then(|r| r.strip_prefix("service/"))
@@ -716,7 +716,7 @@ pub fn list(region: &Region, q: ListQuery) -> Result<Page<ServiceDeploymentBrief
 
 /// DescribeServiceDeployments: unknown ARNs come back as MISSING failures, not as an error.
 pub fn describe(
-    region: &Region,
+    region: &State,
     arns: &[String],
 ) -> Result<(Vec<ServiceDeployment>, Vec<Failure>), ApiError> {
     check_arn_count(arns, "serviceDeploymentArns")?;
@@ -729,7 +729,7 @@ pub fn describe(
 
 /// DescribeServiceRevisions: unknown ARNs come back as MISSING failures.
 pub fn describe_revisions(
-    region: &Region,
+    region: &State,
     arns: &[String],
 ) -> Result<(Vec<ServiceRevision>, Vec<Failure>), ApiError> {
     check_arn_count(arns, "serviceRevisionArns")?;
@@ -755,7 +755,7 @@ pub fn describe_revisions(
 /// the service goes back to its last successful revision; one already stopping or rolling back
 /// carries on. A finished deployment cannot be stopped (ConflictException).
 pub fn stop(
-    region: &mut Region,
+    region: &mut State,
     arn_str: &str,
     stop_type: Option<StopServiceDeploymentStopType>,
 ) -> Result<String, ApiError> {
@@ -804,7 +804,7 @@ pub fn stop(
 /// older deployment of that revision still runs (a blue/green deployment keeps it until clean
 /// up), it becomes PRIMARY again and keeps its tasks.
 fn roll_back(
-    region: &mut Region,
+    region: &mut State,
     arn_str: &str,
     rollback_reason: &str,
     status_reason: &str,
@@ -885,7 +885,7 @@ fn staged(r: &Record, primary_id: &str) -> bool {
 
 /// What the lifecycle stage of the service's PRIMARY deployment `primary_id` lets the scheduler
 /// do; everything, for a deployment without stages.
-pub fn gate(region: &Region, cluster: &str, name: &str, primary_id: &str) -> Gate {
+pub fn gate(region: &State, cluster: &str, name: &str, primary_id: &str) -> Gate {
     region
         .service_deployments
         .services
@@ -899,7 +899,7 @@ pub fn gate(region: &Region, cluster: &str, name: &str, primary_id: &str) -> Gat
 /// After a scheduler pass: moves the PRIMARY deployment's lifecycle on (stages, hook timeouts).
 /// True when it moved, so the scheduler runs the service again under the new stage.
 pub fn advance_lifecycle(
-    region: &mut Region,
+    region: &mut State,
     cluster: &str,
     name: &str,
     primary_id: &str,
@@ -939,7 +939,7 @@ pub fn advance_lifecycle(
 /// ContinueServiceDeployment: CONTINUE (the default) or ROLLBACK on a PAUSE hook that is
 /// AWAITING_ACTION, while the deployment is IN_PROGRESS.
 pub fn continue_deployment(
-    region: &mut Region,
+    region: &mut State,
     arn_str: &str,
     hook_id: &str,
     action: Option<DeploymentLifecycleHookAction>,

@@ -1,0 +1,6 @@
+//! What crosses services. Services never import each other; where the work of one reaches into
+//! another (an ECS task's output landing in CloudWatch Logs, and to come: tasks registered in
+//! Cloud Map or in a target group, Application Auto Scaling setting a service's desired count,
+//! task roles from IAM), a link here does it, over both services' parts of the store.
+
+pub mod awslogs;

@@ -1,24 +1,94 @@
 //! Builds the pieces a running berth is made of and wires them together: the state, the
-//! executor the configuration asks for and, with Docker, the endpoints containers reach.
+//! executor the configuration asks for, the API's front door, the reconcile loop and, with
+//! Docker, the endpoints containers reach. [`Server`] is a running berth, embeddable in tests.
 
 use crate::config::{Config, ExecutorKind};
 use crate::executor::docker::{DockerExecutor, Engine, Settings};
 use crate::executor::fake::FakeExecutor;
 use crate::executor::{Executor, TaskEndpoints, UpdateSender};
+use crate::http::FrontDoor;
+use crate::listener::serve_http;
+use crate::scheduler::Scheduler;
 use crate::services::ecs::metadata::{self, EndpointBase, Endpoints};
 use crate::store::Store;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-pub struct Parts {
-    pub store: Store,
-    pub executor: Arc<dyn Executor>,
-    /// The metadata and credentials endpoints' listener, when containers can reach one.
-    pub metadata: Option<(TcpListener, Arc<Endpoints>)>,
+/// A running berth: the bound address and a way to stop it. Embeddable in tests.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
 }
 
-pub async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result<Parts> {
+impl Server {
+    /// Binds `config.bind` and serves until [`Server::shutdown`].
+    pub async fn start(mut config: Config) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        // The address actually bound (port 0 picks one) is what marks this berth's containers.
+        config.bind = addr;
+        let (shutdown, rx) = watch::channel(false);
+        let (updates_tx, updates_rx) = tokio::sync::mpsc::unbounded_channel();
+        let Parts {
+            store,
+            executor,
+            metadata,
+        } = assemble(&config, updates_tx).await?;
+        if let Some((listener, endpoints)) = metadata {
+            tokio::spawn(crate::services::ecs::metadata::serve(
+                listener,
+                endpoints,
+                executor.clone(),
+                rx.clone(),
+            ));
+        }
+        let scheduler = Scheduler::new(store.clone(), executor.clone());
+        let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
+        let front = Arc::new(FrontDoor::new(config, &store));
+        let task = tokio::spawn(async move {
+            let handle = move |req| {
+                let front = front.clone();
+                async move { front.handle(req).await }
+            };
+            serve_http(listener, handle, rx).await;
+            let _ = scheduler.await;
+            executor.shutdown().await;
+        });
+        Ok(Server {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, what `--endpoint-url` takes.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (at most 5 s), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+struct Parts {
+    store: Store,
+    executor: Arc<dyn Executor>,
+    /// The metadata and credentials endpoints' listener, when containers can reach one.
+    metadata: Option<(TcpListener, Arc<Endpoints>)>,
+}
+
+async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result<Parts> {
     match config.executor {
         ExecutorKind::Fake => {
             let hosts = FakeExecutor::single_host(config.fake_host_cpu, config.fake_host_memory);

@@ -1,153 +1,40 @@
 //! The one front door: a hyper HTTP/1.1 server on a single port. Each request is routed to a
 //! service — JSON 1.1 services by `X-Amz-Target`, Query/EC2 services by the SigV4 credential
-//! scope's service name — decoded by that service's protocol codec and handed to `api`.
+//! scope's service name — decoded by that service's protocol codec and handed to its handler (the service table).
 //! Never by Host: SDKs add host prefixes (`data-` for Cloud Map) that say nothing here.
 
 use crate::aws::{ApiError, RequestContext};
 use crate::config::Config;
+use crate::listener::{HttpResponse, respond};
 use crate::protocol::json::{self, JsonCodec};
 use crate::protocol::model::{Protocol, ServiceDef};
 use crate::protocol::query::{self, QueryCodec};
-use crate::scheduler::Scheduler;
 use crate::services::Handlers;
+use crate::store::Store;
 use crate::wire;
 use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use hyper::header::HeaderValue;
+use hyper::{Method, Request, StatusCode};
 
 const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
 
-/// A running berth: the bound address and a way to stop it. Embeddable in tests.
-pub struct Server {
-    addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Server {
-    /// Binds `config.bind` and serves until [`Server::shutdown`].
-    pub async fn start(mut config: Config) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(config.bind).await?;
-        let addr = listener.local_addr()?;
-        // The address actually bound (port 0 picks one) is what marks this berth's containers.
-        config.bind = addr;
-        let (shutdown, rx) = watch::channel(false);
-        let (updates_tx, updates_rx) = tokio::sync::mpsc::unbounded_channel();
-        let crate::app::Parts {
-            store,
-            executor,
-            metadata,
-        } = crate::app::assemble(&config, updates_tx).await?;
-        if let Some((listener, endpoints)) = metadata {
-            tokio::spawn(crate::services::ecs::metadata::serve(
-                listener,
-                endpoints,
-                executor.clone(),
-                rx.clone(),
-            ));
-        }
-        let scheduler = Scheduler::new(store.clone(), executor.clone());
-        let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
-        let front = Arc::new(FrontDoor {
-            config,
-            handlers: Handlers::new(&store),
-        });
-        let task = tokio::spawn(async move {
-            let handle = move |req| {
-                let front = front.clone();
-                async move { front.handle(req).await }
-            };
-            serve_http(listener, handle, rx).await;
-            let _ = scheduler.await;
-            executor.shutdown().await;
-        });
-        Ok(Server {
-            addr,
-            shutdown,
-            task,
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `http://127.0.0.1:PORT`, what `--endpoint-url` takes.
-    pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops accepting, lets in-flight requests finish (at most 5 s), then returns.
-    pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.task.await;
-    }
-}
-
-/// Serves HTTP/1.1 on `listener`, each request through `handle`, until `stop` turns true (or
-/// its sender is gone); then lets in-flight requests finish for at most 5 s. The API port and
-/// the task metadata endpoints both serve this way.
-pub(crate) async fn serve_http<F, Fut>(
-    listener: TcpListener,
-    handle: F,
-    mut stop: watch::Receiver<bool>,
-) where
-    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = HttpResponse> + Send + 'static,
-{
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    while !*stop.borrow() {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let handle = handle.clone();
-                let service = service_fn(move |req| {
-                    let fut = handle(req);
-                    async move { Ok::<_, Infallible>(fut.await) }
-                });
-                let conn = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("connection ended: {e}");
-                    }
-                });
-            }
-            changed = stop.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
-}
-
 /// What every request passes through: configuration and the service handlers.
-struct FrontDoor {
+pub(crate) struct FrontDoor {
     config: Config,
     handlers: Handlers,
 }
 
-pub(crate) type HttpResponse = Response<Full<Bytes>>;
-
 impl FrontDoor {
-    async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
+    pub(crate) fn new(config: Config, store: &Store) -> Self {
+        FrontDoor {
+            config,
+            handlers: Handlers::new(store),
+        }
+    }
+
+    pub(crate) async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut resp = self.route(req, &request_id).await;
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -384,12 +271,4 @@ fn status(err: &ApiError) -> StatusCode {
 
 fn json_error(err: &ApiError) -> HttpResponse {
     respond(status(err), json::CONTENT_TYPE, json::error_body(err))
-}
-
-fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
 }

@@ -20,11 +20,12 @@ pub mod config;
 pub mod executor;
 pub mod http;
 pub mod links;
+pub mod listener;
 pub mod protocol;
 pub mod scheduler;
 pub mod services;
 pub mod store;
 pub mod wire;
 
+pub use app::Server;
 pub use config::Config;
-pub use http::Server;

@@ -14,6 +14,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
     pub task_arn: String,
+    /// The task's region: where its awslogs output goes unless `awslogs-region` says otherwise.
+    pub region: String,
     pub cluster_arn: String,
     /// The task's own definition, shared with the task (a service's tasks share one).
     pub definition: Arc<TaskDefinition>,

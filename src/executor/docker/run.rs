@@ -55,7 +55,6 @@ struct Failure {
 pub(super) struct Runner {
     inner: Arc<Inner>,
     spec: TaskSpec,
-    region: String,
     rx: mpsc::UnboundedReceiver<Signal>,
     containers: Vec<Ctr>,
     pause: Option<String>,
@@ -74,9 +73,6 @@ impl Runner {
         spec: TaskSpec,
         rx: mpsc::UnboundedReceiver<Signal>,
     ) -> Self {
-        let region = crate::services::ecs::tasks::region_of(&spec.task_arn)
-            .unwrap_or("us-east-1")
-            .to_owned();
         let containers = spec
             .definition
             .container_definitions
@@ -99,7 +95,6 @@ impl Runner {
         Runner {
             inner,
             spec,
-            region,
             rx,
             containers,
             pause: None,
@@ -280,8 +275,7 @@ impl Runner {
 
     fn open_logs(&self) -> Result<(), Failure> {
         for c in &self.containers {
-            let Some((region, group, stream, create)) =
-                translate::awslogs(&self.spec, &c.def, &self.region)
+            let Some((region, group, stream, create)) = translate::awslogs(&self.spec, &c.def)
             else {
                 continue;
             };
@@ -437,7 +431,7 @@ impl Runner {
                 None => Vec::new(),
             };
             env.extend(self.spec.environment(&name));
-            let capture = translate::awslogs(&self.spec, &def, &self.region).is_some();
+            let capture = translate::awslogs(&self.spec, &def).is_some();
             let plan = Plan {
                 spec: &self.spec,
                 def: &def,
@@ -589,7 +583,7 @@ impl Runner {
             }
         }
         if let Some((region, group, stream, _)) =
-            translate::awslogs(&self.spec, &self.containers[i].def, &self.region)
+            translate::awslogs(&self.spec, &self.containers[i].def)
         {
             let docker = self.inner.docker.clone();
             let sink = self.inner.logs.clone();

@@ -358,7 +358,6 @@ pub fn create_body(p: &Plan) -> ContainerCreateBody {
 pub fn awslogs(
     spec: &TaskSpec,
     def: &ContainerDefinition,
-    region: &str,
 ) -> Option<(String, String, String, bool)> {
     let lc = def.log_configuration.as_ref()?;
     if lc.log_driver != LogDriver::Awslogs {
@@ -375,7 +374,7 @@ pub fn awslogs(
     let region = opts
         .get("awslogs-region")
         .cloned()
-        .unwrap_or_else(|| region.to_owned());
+        .unwrap_or_else(|| spec.region.clone());
     let create = opts
         .get("awslogs-create-group")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
@@ -392,6 +391,7 @@ mod tests {
 
     fn spec(def: ContainerDefinition, mode: NetworkMode) -> TaskSpec {
         TaskSpec {
+            region: "us-east-1".into(),
             task_arn: "arn:aws:ecs:us-east-1:000000000000:task/c/abc123".into(),
             cluster_arn: "arn:aws:ecs:us-east-1:000000000000:cluster/c".into(),
             definition: std::sync::Arc::new(TaskDefinition {
@@ -553,7 +553,7 @@ mod tests {
     }
 
     #[test]
-    fn awslogs_stream_is_prefix_container_task_id() {
+    fn awslogs_stream_is_prefix_container_task_id_in_the_tasks_region() {
         let def = ContainerDefinition {
             name: Some("app".into()),
             log_configuration: Some(LogConfiguration {
@@ -570,8 +570,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        let s = spec(def.clone(), NetworkMode::Bridge);
-        let (region, group, stream, create) = awslogs(&s, &def, "eu-west-1").unwrap();
+        let mut s = spec(def.clone(), NetworkMode::Bridge);
+        s.region = "eu-west-1".into();
+        let (region, group, stream, create) = awslogs(&s, &def).unwrap();
         assert_eq!(
             (region.as_str(), group.as_str(), stream.as_str(), create),
             ("eu-west-1", "/ecs/web", "ecs/app/abc123", true)

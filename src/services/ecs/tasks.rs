@@ -1075,6 +1075,7 @@ pub fn apply(region: &mut State, u: TaskUpdate) {
 /// Executor work: launch what should run, stop what should not, forget old stopped tasks.
 pub fn executor_actions(region: &mut State, now: Timestamp) -> Vec<Action> {
     let mut actions = Vec::new();
+    let region_name = region.name.clone();
     let cluster_arns: std::collections::HashMap<String, String> = region
         .clusters
         .keys()
@@ -1098,6 +1099,7 @@ pub fn executor_actions(region: &mut State, now: Timestamp) -> Vec<Action> {
             task.launched = true;
             actions.push(Action::Start(Box::new(TaskSpec {
                 task_arn: task.arn().to_owned(),
+                region: region_name.clone(),
                 cluster_arn: cluster_arns.get(&task.cluster).cloned().unwrap_or_default(),
                 definition: task.definition.clone(),
                 overrides: task.data.overrides.clone(),

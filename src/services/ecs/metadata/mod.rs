@@ -11,6 +11,7 @@
 
 use crate::aws::{ApiError, Timestamp};
 use crate::executor::{Executor, TaskEndpoints, TaskSpec};
+use crate::listener::{HttpResponse, respond, serve_http};
 use crate::services::ecs::{State, task_definitions, task_protection, tasks};
 use crate::store::Store;
 use crate::wire::ecs::{
@@ -18,11 +19,9 @@ use crate::wire::ecs::{
     NetworkMode, ProtectedTask, Task as WireTask,
 };
 use aws_smithy_types::DateTime;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -224,6 +223,7 @@ impl Endpoints {
         Some(TaskView {
             spec: TaskSpec {
                 task_arn: endpoint.task_arn.clone(),
+                region: region.to_owned(),
                 cluster_arn,
                 overrides: data.overrides.clone(),
                 definition,
@@ -351,10 +351,8 @@ pub async fn serve(
             handler.handle(&parts.method, parts.uri.path(), &body).await
         }
     };
-    crate::http::serve_http(listener, handle, stop).await;
+    serve_http(listener, handle, stop).await;
 }
-
-type HttpResponse = Response<Full<Bytes>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Version {
@@ -775,14 +773,6 @@ struct CredentialsError {
 
 fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     respond(status, "application/json", body)
-}
-
-fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
 }
 
 // ---- response shapes ----
@@ -1439,6 +1429,7 @@ mod tests {
             let t = &r.tasks[task_arn];
             TaskSpec {
                 task_arn: task_arn.to_owned(),
+                region: REGION.to_owned(),
                 cluster_arn: t.data.cluster_arn.clone().unwrap_or_default(),
                 definition: t.definition.clone(),
                 overrides: t.data.overrides.clone(),
@@ -1559,13 +1550,13 @@ mod tests {
     }
 
     async fn get(addr: SocketAddr, path: &str) -> (StatusCode, String, Value) {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
         let uri = format!("http://{addr}{path}").parse().expect("URI");
         let resp = client.get(uri).await.expect("response");
         let status = resp.status();
         let content_type = resp
             .headers()
-            .get(CONTENT_TYPE)
+            .get(hyper::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();

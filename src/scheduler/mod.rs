@@ -14,7 +14,8 @@
 
 use crate::aws::Timestamp;
 use crate::executor::{Executor, TaskUpdate};
-use crate::services::ecs::{services, task_sets, tasks};
+use crate::services::ecs::scheduler::{self as service_scheduler, task_sets};
+use crate::services::ecs::tasks;
 use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -132,11 +133,11 @@ impl Scheduler {
                 let r = &mut r.ecs;
                 let mut placements = tasks::Placements::default();
                 match &scope {
-                    Scope::All => services::reconcile(r, &mut placements),
-                    Scope::Changed => services::reconcile_changed(r, &mut placements),
+                    Scope::All => service_scheduler::reconcile_all(r, &mut placements),
+                    Scope::Changed => service_scheduler::reconcile_changed(r, &mut placements),
                     Scope::Services(touched) => {
                         if let Some(keys) = touched.get(&r.name) {
-                            services::reconcile_some(r, keys, &mut placements);
+                            service_scheduler::reconcile_some(r, keys, &mut placements);
                         }
                     }
                 }

@@ -3,9 +3,10 @@
 
 use crate::aws::{ApiError, RequestContext};
 use crate::services::Handler;
+use crate::services::ecs::scheduler::task_sets;
 use crate::services::ecs::{
     State, account_settings, agent, attributes, capacity_providers, clusters, container_instances,
-    daemons, express_gateway, services, tags, task_definitions, task_protection, task_sets, tasks,
+    daemons, express_gateway, services, tags, task_definitions, task_protection, tasks,
 };
 use crate::store::Store;
 use crate::wire::ecs::*;
@@ -947,7 +948,7 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: ListServiceDeploymentsRequest,
     ) -> Result<ListServiceDeploymentsResponse, ApiError> {
-        use crate::services::ecs::service_deployments as sd;
+        use crate::services::ecs::scheduler::deployments as sd;
         let q = sd::ListQuery {
             cluster: input.cluster,
             service: input.service,
@@ -969,7 +970,10 @@ impl Api for Ecs {
         input: DescribeServiceDeploymentsRequest,
     ) -> Result<DescribeServiceDeploymentsResponse, ApiError> {
         let (found, failures) = self.read(ctx, |r| {
-            crate::services::ecs::service_deployments::describe(r, &input.service_deployment_arns)
+            crate::services::ecs::scheduler::deployments::describe(
+                r,
+                &input.service_deployment_arns,
+            )
         })?;
         Ok(DescribeServiceDeploymentsResponse {
             service_deployments: Some(found),
@@ -983,7 +987,7 @@ impl Api for Ecs {
         input: DescribeServiceRevisionsRequest,
     ) -> Result<DescribeServiceRevisionsResponse, ApiError> {
         let (found, failures) = self.read(ctx, |r| {
-            crate::services::ecs::service_deployments::describe_revisions(
+            crate::services::ecs::scheduler::deployments::describe_revisions(
                 r,
                 &input.service_revision_arns,
             )
@@ -1000,7 +1004,7 @@ impl Api for Ecs {
         input: StopServiceDeploymentRequest,
     ) -> Result<StopServiceDeploymentResponse, ApiError> {
         let arn = self.write(ctx, |r| {
-            crate::services::ecs::service_deployments::stop(
+            crate::services::ecs::scheduler::deployments::stop(
                 r,
                 &input.service_deployment_arn,
                 input.stop_type,
@@ -1017,7 +1021,7 @@ impl Api for Ecs {
         input: ContinueServiceDeploymentRequest,
     ) -> Result<ContinueServiceDeploymentResponse, ApiError> {
         let arn = self.write(ctx, |r| {
-            crate::services::ecs::service_deployments::continue_deployment(
+            crate::services::ecs::scheduler::deployments::continue_deployment(
                 r,
                 &input.service_deployment_arn,
                 &input.hook_id,

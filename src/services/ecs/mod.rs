@@ -16,12 +16,11 @@ pub mod daemons;
 pub mod express_gateway;
 pub mod metadata;
 pub mod placement;
-pub mod service_deployments;
+pub mod scheduler;
 pub mod services;
 pub mod tags;
 pub mod task_definitions;
 pub mod task_protection;
-pub mod task_sets;
 pub mod tasks;
 
 use crate::api_err;
@@ -49,9 +48,9 @@ pub struct State {
     /// Services by (cluster name, service name); INACTIVE ones are kept describable.
     pub services: BTreeMap<(String, String), services::Service>,
     /// Service deployments and service revisions: each service's rollout history.
-    pub service_deployments: service_deployments::History,
+    pub service_deployments: scheduler::deployments::History,
     /// Task sets of EXTERNAL / CODE_DEPLOY services by task set ARN.
-    pub task_sets: BTreeMap<String, task_sets::TaskSet>,
+    pub task_sets: BTreeMap<String, scheduler::task_sets::TaskSet>,
     /// Scale-in protection: task ARN → when it expires.
     pub task_protection: HashMap<String, crate::aws::Timestamp>,
     /// RunTask/CreateService `clientToken` → what that call created (idempotency).

@@ -101,7 +101,7 @@ pub fn of_resource<'a>(
                 _ => super::container_instances::tags_mut(region, cluster, rest).map_err(not_found),
             }
         }
-        "task-set" => super::task_sets::tags_mut(region, id).map_err(not_found),
+        "task-set" => super::scheduler::task_sets::tags_mut(region, id).map_err(not_found),
         _ => Err(invalid()),
     }
 }

@@ -13,7 +13,7 @@
 //! ContinueServiceDeployment (CONTINUE or ROLLBACK) or its timeout (default 24 h, then ROLLBACK).
 //! berth runs no Lambda functions, so an AWS_LAMBDA hook is recorded as SUCCEEDED at once.
 
-use super::super::services::Gate;
+use super::Gate;
 use crate::api_err;
 use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{

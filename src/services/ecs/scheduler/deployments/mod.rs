@@ -5,8 +5,8 @@
 //! created or updated in a way that starts a deployment, and none for a rollback, which reuses
 //! the last successful revision. A service deployment moves the service from the revisions in
 //! use (its sources) to a new one (its target): PENDING, IN_PROGRESS, then SUCCESSFUL, STOPPED,
-//! or through a rollback ROLLBACK_SUCCESSFUL / ROLLBACK_FAILED. The service scheduler in
-//! [`super::services`] tells this module when deployments start, trip the circuit breaker and
+//! or through a rollback ROLLBACK_SUCCESSFUL / ROLLBACK_FAILED. The service records and the
+//! service scheduler tell this module when deployments start, trip the circuit breaker and
 //! progress; deleting a service deletes its history, as on AWS.
 //!
 //! A revision's id is the number of the `ecs-svc/…` deployment that introduced it, as on AWS,
@@ -17,12 +17,11 @@ mod lifecycle;
 
 pub use lifecycle::{Facts, validate as validate_lifecycle};
 
-use super::PAGES;
-use super::services::{self, Gate, Service};
-use super::{State, arn, clusters};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
+use crate::services::ecs::services::{self, Service};
+use crate::services::ecs::{PAGES, State, arn, clusters, describe_each, tasks};
 use crate::wire::ecs::{
     ContainerImage, CreatedAt, DeploymentControllerType, DeploymentLifecycleHookAction,
     DeploymentRolloutState, Failure, Rollback, Service as WireService, ServiceConnectConfiguration,
@@ -33,6 +32,30 @@ use crate::wire::ecs::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+/// What a service deployment's lifecycle stage lets the scheduler do with the PRIMARY
+/// deployment (`deployments` decides; without stages everything is allowed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gate {
+    /// Start tasks of the PRIMARY deployment.
+    pub launch: bool,
+    /// Stop the tasks of older deployments.
+    pub stop_old: bool,
+    /// Start the PRIMARY deployment's tasks beside the older ones, past maximumPercent: the
+    /// blue/green scale-up.
+    pub beside: bool,
+    /// Mark the deployment COMPLETED once it runs.
+    pub complete: bool,
+}
+
+impl Gate {
+    pub const OPEN: Gate = Gate {
+        launch: true,
+        stop_old: true,
+        beside: false,
+        complete: true,
+    };
+}
 
 /// DescribeServiceDeployments and DescribeServiceRevisions take at most 20 ARNs.
 const MAX_DESCRIBE: usize = 20;
@@ -173,7 +196,7 @@ fn revision_id(deployment_id: &str) -> String {
 /// RUNNING and not-yet-running tasks of each of the service's deployments.
 fn task_counts(region: &State, svc: &Service) -> HashMap<String, (i32, i32)> {
     let mut counts: HashMap<String, (i32, i32)> = HashMap::new();
-    for t in super::tasks::of_service(region, &svc.cluster, &svc.name) {
+    for t in tasks::of_service(region, &svc.cluster, &svc.name) {
         if !t.desired_running() {
             continue;
         }
@@ -363,7 +386,7 @@ pub fn started(region: &mut State, cluster: &str, name: &str) {
                 Monitor::Disabled
             }),
             failure_count: Some(0),
-            threshold: Some(services::failure_threshold(svc.desired_count)),
+            threshold: Some(super::failure_threshold(svc.desired_count)),
         }),
         alarms: Some(ServiceDeploymentAlarms {
             status: Some(if alarms.is_some() {
@@ -720,7 +743,7 @@ pub fn describe(
     arns: &[String],
 ) -> Result<(Vec<ServiceDeployment>, Vec<Failure>), ApiError> {
     check_arn_count(arns, "serviceDeploymentArns")?;
-    Ok(super::describe_each(
+    Ok(describe_each(
         arns,
         |a| find(&region.service_deployments, a).map(|r| r.data.clone()),
         str::to_owned,
@@ -733,7 +756,7 @@ pub fn describe_revisions(
     arns: &[String],
 ) -> Result<(Vec<ServiceRevision>, Vec<Failure>), ApiError> {
     check_arn_count(arns, "serviceRevisionArns")?;
-    Ok(super::describe_each(
+    Ok(describe_each(
         arns,
         |a| {
             let (cluster, service) = owner(a, "service-revision")?;

@@ -4,11 +4,13 @@
 //! computedDesiredCount the way the service scheduler keeps an ECS-controlled service at its
 //! desired count: it starts and stops real tasks, replaces failed ones and reports stability.
 
-use super::services::Service;
-use super::tasks::{self, Launch};
-use super::{State, arn, clusters, tags, task_definitions, task_protection};
 use crate::api_err;
 use crate::aws::{ApiError, Timestamp};
+use crate::services::ecs::services::Service;
+use crate::services::ecs::tasks::{self, Launch};
+use crate::services::ecs::{
+    State, arn, clusters, missing, new_id, tags, task_definitions, task_protection,
+};
 use crate::wire::ecs::{
     ContainerInstanceStatus, CreateTaskSetRequest, DeploymentControllerType, Failure, HealthStatus,
     LaunchType, Scale, ScaleUnit, ServiceEvent, StabilityStatus, Tag, TaskDefinition,
@@ -139,8 +141,7 @@ fn set_arn(region: &State, cluster: &str, service: &str, id: &str) -> Result<Str
 /// A new task set id as ECS makes them: `ecs-svc/` and 19 digits.
 fn new_set_id(region: &State) -> String {
     loop {
-        let n = u64::from_str_radix(&super::new_id()[..16], 16).unwrap_or(0)
-            % 9_000_000_000_000_000_000
+        let n = u64::from_str_radix(&new_id()[..16], 16).unwrap_or(0) % 9_000_000_000_000_000_000
             + 1_000_000_000_000_000_000;
         let id = format!("ecs-svc/{n}");
         if !region.task_sets.values().any(|s| s.id() == id) {
@@ -339,7 +340,7 @@ pub fn describe(
         match region.task_sets.get(&arn).filter(mine) {
             Some(s) => found.push(describe_one(region, s, with_tags)),
             // AWS reports sets it does not know as failures, not as an error.
-            None => failures.push(super::missing(arn)),
+            None => failures.push(missing(arn)),
         }
     }
     Ok((found, failures))
@@ -593,7 +594,7 @@ fn reconcile_set(region: &mut State, arn: &str, placements: &mut tasks::Placemen
         let launch = set.launch.clone();
         let network = set.data.network_configuration.clone();
         let key = (cluster.clone(), service.clone());
-        (started, unplaced) = super::services::start_tasks(
+        (started, unplaced) = super::start_tasks(
             region,
             placements,
             &key,

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
+# The repository: the suite's files sit in tests/py/<service>/.
+REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from berth_helpers import ECS_TARGET_PREFIX, JSON_11, REGION  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from berth_helpers import REPO  # noqa: E402
 HEALTH_PATH = "/_berth/health"
 START_TIMEOUT = 30.0
 

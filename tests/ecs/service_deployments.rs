@@ -3,14 +3,12 @@
 //! ROLLBACK_*; DescribeServices points at the current one. Told through the official Rust SDK
 //! against `berth::Server` with the in-memory executor.
 
-mod common;
-
+use crate::common::{World, code, wait_for};
 use aws_sdk_ecs::types::{
     CreatedAt, DeploymentCircuitBreaker, DeploymentConfiguration, ServiceDeployment,
     ServiceDeploymentBrief, ServiceDeploymentRollbackMonitorsStatus, ServiceDeploymentStatus,
     StopServiceDeploymentStopType,
 };
-use common::{World, code, wait_for};
 
 impl World {
     async fn create(&self, name: &str, td: &str, breaker: Option<bool>) {

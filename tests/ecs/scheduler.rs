@@ -2,15 +2,13 @@
 //! roll, the circuit breaker rolls back, placement decides where tasks go. Each test is a story
 //! told through the official Rust SDK against `berth::Server` on a free port.
 
-mod common;
-
+use crate::common::{World, wait_for};
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     ContainerInstanceStatus, DeploymentCircuitBreaker, DeploymentConfiguration, DesiredStatus,
     PlacementConstraint, PlacementConstraintType, PlacementStrategy, PlacementStrategyType,
     SchedulingStrategy, Service,
 };
-use common::{World, wait_for};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -148,7 +146,7 @@ async fn a_rolling_update_never_drops_below_the_desired_count() {
         .send()
         .await
         .expect("update");
-    let deadline = Instant::now() + common::WAIT;
+    let deadline = Instant::now() + crate::common::WAIT;
     let mut saw_two_deployments = false;
     loop {
         let s = w.service("roll").await;

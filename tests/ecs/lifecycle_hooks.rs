@@ -3,15 +3,13 @@
 //! (the old revision goes) or ROLLBACK (the old revision, with its very tasks, stays). Told
 //! through the official Rust SDK against `berth::Server` with the in-memory executor.
 
-mod common;
-
+use crate::common::{World, code, wait_for};
 use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookAction,
     DeploymentLifecycleHookStage, DeploymentLifecycleHookStatus, DeploymentLifecycleHookTargetType,
     DeploymentStrategy, DesiredStatus, ServiceDeployment, ServiceDeploymentLifecycleStage,
     ServiceDeploymentStatus,
 };
-use common::{World, code, wait_for};
 
 fn pause_at(stage: DeploymentLifecycleHookStage) -> DeploymentLifecycleHook {
     DeploymentLifecycleHook::builder()

@@ -8,9 +8,9 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from berth_helpers import REPO
+
 RUNNER = REPO / "conformance" / "run.py"
 
 # Operations conformant today (`N/M operations conformant`). Only ever raise it.

@@ -1,8 +1,6 @@
-//! The foundation through the official Rust SDK (`aws-sdk-ecs`), against `berth::Server` on a
-//! free loopback port: each test is a scenario a user of ECS would recognise.
+//! Clusters, task definitions, tags, capacity providers, account settings and regions.
 
-mod common;
-
+use crate::common::{client, code};
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     ClusterField, ClusterSetting, ClusterSettingName, Compatibility, ContainerDefinition,
@@ -10,7 +8,6 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus,
 };
 use berth::{Config, Server};
-use common::{client, code};
 
 async fn start() -> Server {
     Server::start(Config::ephemeral())
@@ -31,7 +28,7 @@ fn tag(k: &str, v: &str) -> Tag {
 }
 
 #[tokio::test]
-async fn cluster_lifecycle() {
+async fn a_cluster_is_created_once_updated_and_deleted_then_stays_describable_as_inactive() {
     let server = start().await;
     let ecs = client(&server, "us-east-1");
 
@@ -152,7 +149,7 @@ async fn cluster_lifecycle() {
 }
 
 #[tokio::test]
-async fn task_definition_revisions_and_rules() {
+async fn task_definition_revisions_number_on_and_ecs_rules_refuse_bad_definitions() {
     let server = start().await;
     let ecs = client(&server, "us-east-1");
 
@@ -368,7 +365,7 @@ async fn listing_250_revisions_seven_at_a_time_is_complete_and_ordered() {
 }
 
 #[tokio::test]
-async fn tags_capacity_providers_settings_and_regions() {
+async fn tags_capacity_providers_and_settings_are_kept_per_region() {
     let server = start().await;
     let ecs = client(&server, "us-east-1");
     let arn = ecs
@@ -512,31 +509,5 @@ async fn tags_capacity_providers_settings_and_regions() {
         .await
         .expect_err("no default cluster");
     assert_eq!(code(&run), "ClusterNotFoundException");
-    server.shutdown().await;
-}
-
-#[tokio::test]
-async fn sts_knows_the_configured_account() {
-    let server = Server::start(Config {
-        account_id: "123456789012".into(),
-        ..Config::ephemeral()
-    })
-    .await
-    .expect("start");
-    let config = aws_sdk_sts::Config::builder()
-        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "k", "s", None, None, "t",
-        ))
-        .endpoint_url(server.endpoint_url())
-        .build();
-    let who = aws_sdk_sts::Client::from_conf(config)
-        .get_caller_identity()
-        .send()
-        .await
-        .expect("get caller identity");
-    assert_eq!(who.account(), Some("123456789012"));
-    assert_eq!(who.arn(), Some("arn:aws:iam::123456789012:root"));
     server.shutdown().await;
 }

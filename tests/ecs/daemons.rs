@@ -2,8 +2,7 @@
 //! `berth::Server`: what is recorded, how it is described, and the errors AWS models. An Express
 //! service is an ECS service whose tasks run.
 
-mod common;
-
+use crate::common::{World, wait_for};
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     DaemonContainerDefinition, DaemonDeploymentStatus, DaemonStatus,
@@ -12,7 +11,6 @@ use aws_sdk_ecs::types::{
     ExpressGatewayServiceStatusCode, Tag,
 };
 use aws_sdk_ecs::types::{DeploymentStrategy, DesiredStatus, LaunchType};
-use common::{World, wait_for};
 
 impl World {
     async fn register(&self, family: &str, image: &str) -> String {
@@ -53,7 +51,7 @@ impl World {
 }
 
 #[tokio::test]
-async fn daemon_task_definitions_register_describe_list_delete() {
+async fn daemon_task_definitions_are_registered_described_listed_and_deleted() {
     let w = World::new().await;
     let one = w.register("agent", "busybox:1").await;
     let two = w.register("agent", "busybox:2").await;
@@ -140,7 +138,7 @@ async fn daemon_task_definitions_register_describe_list_delete() {
 }
 
 #[tokio::test]
-async fn daemons_create_update_describe_delete() {
+async fn daemons_are_created_updated_described_and_deleted() {
     let w = World::new().await;
     let td1 = w.register("agent", "busybox:1").await;
     let td2 = w.register("agent", "busybox:2").await;
@@ -249,7 +247,7 @@ async fn daemons_create_update_describe_delete() {
 }
 
 #[tokio::test]
-async fn daemon_errors() {
+async fn daemons_of_unknown_clusters_or_arns_get_aws_errors() {
     let w = World::new().await;
     let td = w.register("agent", "busybox").await;
     let err = w
@@ -306,7 +304,7 @@ async fn daemon_errors() {
 }
 
 #[tokio::test]
-async fn express_gateway_services() {
+async fn an_express_service_runs_as_an_ecs_service_of_the_same_name_and_drains_with_it() {
     let w = World::new().await;
     let created = w
         .ecs

@@ -18,10 +18,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from berth_helpers import REGION, unique
+from berth_helpers import REGION, REPO, unique
 
 IMAGE = "berth-test/busybox:latest"
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=60)
 
 

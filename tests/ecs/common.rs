@@ -1,8 +1,6 @@
 //! What the scenario tests share: a berth server on a free port with the in-memory executor, the
 //! official SDK's ECS client pointed at it, a cluster `c`, and the steps the stories repeat
 //! (register a task definition, describe a service or task, wait until something holds).
-//! Each test binary includes this module and uses part of it.
-#![allow(dead_code)]
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};

@@ -2,8 +2,7 @@
 //! `berth::Server` with the in-memory executor: an EXTERNAL service deployed through task sets,
 //! task scale-in protection, the calls the container agent makes, and ECS Exec.
 
-mod common;
-
+use crate::common::{World, wait_for};
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     AttachmentStateChange, AwsVpcConfiguration, ContainerDefinition, ContainerStateChange,
@@ -11,7 +10,6 @@ use aws_sdk_ecs::types::{
     ManagedAgentStateChange, NetworkConfiguration, NetworkMode, Scale, ScaleUnit, StabilityStatus,
     Tag, Task, TaskSet, TaskSetField,
 };
-use common::{World, wait_for};
 use std::time::Duration;
 
 impl World {
@@ -777,7 +775,7 @@ async fn agent_reports_are_acknowledged_and_show_in_the_task() {
 }
 
 #[tokio::test]
-async fn attachments_poll_endpoints_and_agent_updates() {
+async fn attachment_reports_poll_endpoints_and_agent_updates_answer_as_for_the_agent() {
     let w = World::new().await;
     let registered = w
         .ecs

@@ -2,9 +2,9 @@
 
 import json
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from berth_helpers import REPO
+
 
 
 def _crate_version() -> str:

@@ -12,6 +12,16 @@ pub struct Page<T> {
     pub next_token: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// The same page with each item turned into what the response lists.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_token: self.next_token,
+        }
+    }
+}
+
 /// How one service pages: its token kind and its errors.
 pub struct Pager {
     /// Written into every token; a token of another kind is refused as invalid.

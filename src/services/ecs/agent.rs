@@ -98,9 +98,7 @@ fn apply_container(containers: &mut [Container], ch: ContainerChange) -> Result<
     {
         c.last_status = Some(s.to_owned());
     }
-    if ch.exit_code.is_some() {
-        c.exit_code = ch.exit_code;
-    }
+    c.exit_code = ch.exit_code.or(c.exit_code.take());
     if let Some(r) = ch.reason {
         c.reason = Some(r.to_owned());
     }
@@ -203,15 +201,11 @@ pub fn submit_task_state_change(
         apply_managed_agent(containers, m)?;
     }
     apply_task_attachments(&mut data, req.attachments.as_deref().unwrap_or(&[]));
-    if req.pull_started_at.is_some() {
-        data.pull_started_at = req.pull_started_at;
-    }
-    if req.pull_stopped_at.is_some() {
-        data.pull_stopped_at = req.pull_stopped_at;
-    }
-    if req.execution_stopped_at.is_some() {
-        data.execution_stopped_at = req.execution_stopped_at;
-    }
+    data.pull_started_at = req.pull_started_at.or(data.pull_started_at.take());
+    data.pull_stopped_at = req.pull_stopped_at.or(data.pull_stopped_at.take());
+    data.execution_stopped_at = req
+        .execution_stopped_at
+        .or(data.execution_stopped_at.take());
     bump(&mut data);
     let current = rank(task.last_status());
     task.data = data;

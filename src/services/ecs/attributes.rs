@@ -109,22 +109,45 @@ fn check_targets(region: &mut State, cluster: &str, attrs: &[Attribute]) -> Resu
     Ok(())
 }
 
+/// The cluster of a PutAttributes or DeleteAttributes call, once its attributes and their
+/// targets have been checked.
+fn checked_cluster(
+    region: &mut State,
+    cluster: Option<&str>,
+    attrs: &[Attribute],
+) -> Result<String, ApiError> {
+    let cluster = clusters::active(region, cluster)?.name.clone();
+    validate(attrs)?;
+    check_targets(region, &cluster, attrs)?;
+    Ok(cluster)
+}
+
+/// Runs `f` over each attribute and the attribute list of its target.
+fn on_targets(
+    region: &mut State,
+    cluster: &str,
+    attrs: &[Attribute],
+    mut f: impl FnMut(&Attribute, &mut Vec<Attribute>) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    for a in attrs {
+        let id = a.target_id.as_deref().unwrap_or("");
+        if let Some(list) =
+            container_instances::attributes_mut(region, cluster, a.target_type.as_ref(), id)
+        {
+            f(a, list)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn put(
     region: &mut State,
     cluster: Option<&str>,
     attrs: Vec<Attribute>,
 ) -> Result<Vec<Attribute>, ApiError> {
-    let cluster = clusters::active(region, cluster)?.name.clone();
-    validate(&attrs)?;
-    check_targets(region, &cluster, &attrs)?;
+    let cluster = checked_cluster(region, cluster, &attrs)?;
     // At most 10 custom attributes per resource, counting those it already has.
-    for a in &attrs {
-        let id = a.target_id.as_deref().unwrap_or("");
-        let Some(list) =
-            container_instances::attributes_mut(region, &cluster, a.target_type.as_ref(), id)
-        else {
-            continue;
-        };
+    on_targets(region, &cluster, &attrs, |a, list| {
         let mut names: Vec<&str> = list
             .iter()
             .map(|x| x.name.as_str())
@@ -141,20 +164,17 @@ pub fn put(
                 "You can apply up to {MAX_PER_CALL} custom attributes per resource."
             ));
         }
-    }
-    for a in &attrs {
-        let id = a.target_id.as_deref().unwrap_or("");
-        if let Some(list) =
-            container_instances::attributes_mut(region, &cluster, a.target_type.as_ref(), id)
-        {
-            list.retain(|x| x.name != a.name);
-            list.push(Attribute {
-                name: a.name.clone(),
-                value: a.value.clone(),
-                ..Default::default()
-            });
-        }
-    }
+        Ok(())
+    })?;
+    on_targets(region, &cluster, &attrs, |a, list| {
+        list.retain(|x| x.name != a.name);
+        list.push(Attribute {
+            name: a.name.clone(),
+            value: a.value.clone(),
+            ..Default::default()
+        });
+        Ok(())
+    })?;
     Ok(attrs)
 }
 
@@ -163,17 +183,11 @@ pub fn delete(
     cluster: Option<&str>,
     attrs: Vec<Attribute>,
 ) -> Result<Vec<Attribute>, ApiError> {
-    let cluster = clusters::active(region, cluster)?.name.clone();
-    validate(&attrs)?;
-    check_targets(region, &cluster, &attrs)?;
-    for a in &attrs {
-        let id = a.target_id.as_deref().unwrap_or("");
-        if let Some(list) =
-            container_instances::attributes_mut(region, &cluster, a.target_type.as_ref(), id)
-        {
-            list.retain(|x| x.name != a.name);
-        }
-    }
+    let cluster = checked_cluster(region, cluster, &attrs)?;
+    on_targets(region, &cluster, &attrs, |a, list| {
+        list.retain(|x| x.name != a.name);
+        Ok(())
+    })?;
     Ok(attrs)
 }
 
@@ -227,8 +241,5 @@ pub fn list(
         next_token,
         100,
     )?;
-    Ok(Page {
-        items: page.items.into_iter().map(|(_, a)| a).collect(),
-        next_token: page.next_token,
-    })
+    Ok(page.map(|(_, a)| a))
 }

@@ -197,15 +197,11 @@ pub fn update(
 ) -> Result<WireCapacityProvider, ApiError> {
     let cp = custom_mut(region, id)?;
     if let (Some(u), Some(asg)) = (update, cp.data.auto_scaling_group_provider.as_mut()) {
-        if u.managed_scaling.is_some() {
-            asg.managed_scaling = u.managed_scaling;
-        }
-        if u.managed_termination_protection.is_some() {
-            asg.managed_termination_protection = u.managed_termination_protection;
-        }
-        if u.managed_draining.is_some() {
-            asg.managed_draining = u.managed_draining;
-        }
+        asg.managed_scaling = u.managed_scaling.or(asg.managed_scaling.take());
+        asg.managed_termination_protection = u
+            .managed_termination_protection
+            .or(asg.managed_termination_protection.take());
+        asg.managed_draining = u.managed_draining.or(asg.managed_draining.take());
     }
     cp.data.update_status = Some(CapacityProviderUpdateStatus::UpdateComplete);
     Ok(cp.to_wire(true))
@@ -274,10 +270,7 @@ pub fn describe(
         next_token,
         10,
     )?;
-    let page = Page {
-        items: page.items.into_iter().map(|(_, cp)| cp).collect(),
-        next_token: page.next_token,
-    };
+    let page = page.map(|(_, cp)| cp);
     Ok((page, missing))
 }
 

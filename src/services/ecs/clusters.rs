@@ -273,12 +273,8 @@ pub fn active<'a>(region: &'a State, id: Option<&str>) -> Result<&'a Cluster, Ap
 }
 
 fn active_mut<'a>(region: &'a mut State, id: Option<&str>) -> Result<&'a mut Cluster, ApiError> {
-    let name = arn::cluster_name(id.unwrap_or(DEFAULT_CLUSTER));
-    region
-        .clusters
-        .get_mut(name)
-        .filter(|c| c.active)
-        .ok_or_else(not_found)
+    let name = active(region, id)?.name.clone();
+    region.clusters.get_mut(&name).ok_or_else(not_found)
 }
 
 pub fn describe(
@@ -339,12 +335,8 @@ pub fn update(
     if let Some(s) = settings {
         merge_settings(&mut cluster.settings, &s);
     }
-    if configuration.is_some() {
-        cluster.configuration = configuration;
-    }
-    if defaults.is_some() {
-        cluster.service_connect_defaults = defaults;
-    }
+    cluster.configuration = configuration.or(cluster.configuration.take());
+    cluster.service_connect_defaults = defaults.or(cluster.service_connect_defaults.take());
     let name = cluster.name.clone();
     wire(region, &name, FULL)
 }

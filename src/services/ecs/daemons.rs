@@ -288,20 +288,13 @@ pub fn list_tds(
         req.next_token.as_deref(),
         PAGE_LIMIT,
     )?;
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|td| DaemonTaskDefinitionSummary {
-                arn: td.data.daemon_task_definition_arn.clone(),
-                registered_at: td.data.registered_at,
-                registered_by: td.data.registered_by.clone(),
-                delete_requested_at: td.data.delete_requested_at,
-                status: td.data.status.clone(),
-            })
-            .collect(),
-        next_token: page.next_token,
-    })
+    Ok(page.map(|td| DaemonTaskDefinitionSummary {
+        arn: td.data.daemon_task_definition_arn.clone(),
+        registered_at: td.data.registered_at,
+        registered_by: td.data.registered_by.clone(),
+        delete_requested_at: td.data.delete_requested_at,
+        status: td.data.status.clone(),
+    }))
 }
 
 // ---- daemons ----------------------------------------------------------------------------------
@@ -699,19 +692,12 @@ pub fn list(region: &State, req: &ListDaemonsRequest) -> Result<Page<DaemonSumma
         req.next_token.as_deref(),
         PAGE_LIMIT,
     )?;
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|d| DaemonSummary {
-                daemon_arn: Some(d.arn.clone()),
-                status: Some(d.status.clone()),
-                created_at: Some(d.created_at),
-                updated_at: Some(d.updated_at),
-            })
-            .collect(),
-        next_token: page.next_token,
-    })
+    Ok(page.map(|d| DaemonSummary {
+        daemon_arn: Some(d.arn.clone()),
+        status: Some(d.status.clone()),
+        created_at: Some(d.created_at),
+        updated_at: Some(d.updated_at),
+    }))
 }
 
 // ---- deployments and revisions ---------------------------------------------------------------
@@ -794,27 +780,20 @@ pub fn list_deployments(
         req.next_token.as_deref(),
         PAGE_LIMIT,
     )?;
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|r| DaemonDeploymentSummary {
-                daemon_deployment_arn: r.data.daemon_deployment_arn.clone(),
-                daemon_arn: Some(r.daemon_arn.clone()),
-                cluster_arn: r.data.cluster_arn.clone(),
-                status: r.data.status.clone(),
-                status_reason: r.data.status_reason.clone(),
-                target_daemon_revision_arn: r
-                    .data
-                    .target_daemon_revision
-                    .as_ref()
-                    .and_then(|t| t.arn.clone()),
-                created_at: r.data.created_at,
-                started_at: r.data.started_at,
-                stopped_at: r.data.stopped_at,
-                finished_at: r.data.finished_at,
-            })
-            .collect(),
-        next_token: page.next_token,
-    })
+    Ok(page.map(|r| DaemonDeploymentSummary {
+        daemon_deployment_arn: r.data.daemon_deployment_arn.clone(),
+        daemon_arn: Some(r.daemon_arn.clone()),
+        cluster_arn: r.data.cluster_arn.clone(),
+        status: r.data.status.clone(),
+        status_reason: r.data.status_reason.clone(),
+        target_daemon_revision_arn: r
+            .data
+            .target_daemon_revision
+            .as_ref()
+            .and_then(|t| t.arn.clone()),
+        created_at: r.data.created_at,
+        started_at: r.data.started_at,
+        stopped_at: r.data.stopped_at,
+        finished_at: r.data.finished_at,
+    }))
 }

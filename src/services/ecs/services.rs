@@ -247,12 +247,7 @@ pub fn create(
         (false, None) => 0,
     };
     let td = match &req.task_definition {
-        Some(id) => Some(
-            task_definitions::resolve(region, id)
-                .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))?
-                .data
-                .clone(),
-        ),
+        Some(id) => Some(task_definitions::to_run(region, id)?.data.clone()),
         None if ecs_controlled => {
             return Err(api_err!(
                 ecs::InvalidParameterException,
@@ -437,17 +432,22 @@ fn active_mut<'a>(
     Ok(s)
 }
 
+/// UpdateService's rule for optional members: those given replace the service's, the others
+/// stay.
+macro_rules! replace_given {
+    ($given:ident => $target:expr; $($member:ident),* $(,)?) => {
+        $(if $given.$member.is_some() {
+            ($target).$member = $given.$member.clone();
+        })*
+    };
+}
+
 pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireService, ApiError> {
     let cluster = clusters::active(region, req.cluster.as_deref())?
         .name
         .clone();
     let new_td = match &req.task_definition {
-        Some(id) => Some(
-            task_definitions::resolve(region, id)
-                .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))?
-                .data
-                .clone(),
-        ),
+        Some(id) => Some(task_definitions::to_run(region, id)?.data.clone()),
         None => None,
     };
     let new_launch = match &req.capacity_provider_strategy {
@@ -476,15 +476,7 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
     }
     let mut config = svc.config();
     if let Some(given) = req.deployment_configuration.clone() {
-        // Members given replace the service's; the others stay.
-        macro_rules! replace_given {
-            ($($member:ident),*) => {
-                $(if given.$member.is_some() {
-                    config.$member = given.$member;
-                })*
-            };
-        }
-        replace_given!(
+        replace_given!(given => config;
             maximum_percent,
             minimum_healthy_percent,
             deployment_circuit_breaker,
@@ -522,32 +514,16 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
         svc.data.capacity_provider_strategy = req.capacity_provider_strategy.clone();
         redeploy = true;
     }
-    if let Some(p) = req.placement_strategy.clone() {
-        svc.data.placement_strategy = Some(p);
-    }
-    if let Some(p) = req.placement_constraints.clone() {
-        svc.data.placement_constraints = Some(p);
-    }
-    for (given, slot) in [(req.load_balancers.clone(), &mut svc.data.load_balancers)] {
-        if given.is_some() {
-            *slot = given;
-        }
-    }
-    if req.service_registries.is_some() {
-        svc.data.service_registries = req.service_registries.clone();
-    }
-    if req.health_check_grace_period_seconds.is_some() {
-        svc.data.health_check_grace_period_seconds = req.health_check_grace_period_seconds;
-    }
-    if req.enable_execute_command.is_some() {
-        svc.data.enable_execute_command = req.enable_execute_command;
-    }
-    if req.propagate_tags.is_some() {
-        svc.data.propagate_tags = req.propagate_tags.clone();
-    }
-    if req.enable_ecs_managed_tags.is_some() {
-        svc.data.enable_ecs_managed_tags = req.enable_ecs_managed_tags;
-    }
+    replace_given!(req => svc.data;
+        placement_strategy,
+        placement_constraints,
+        load_balancers,
+        service_registries,
+        health_check_grace_period_seconds,
+        enable_execute_command,
+        propagate_tags,
+        enable_ecs_managed_tags
+    );
     if redeploy
         && svc.controller() == DeploymentControllerType::Ecs
         && let Some(td) = td_for_check

@@ -81,6 +81,13 @@ pub fn parse_identifier(id: &str) -> Result<(&str, Option<i32>), ApiError> {
     }
 }
 
+/// The revision RunTask, StartTask, CreateService, UpdateService or CreateTaskSet is to run:
+/// where the identifier names none, those calls answer InvalidParameterException.
+pub fn to_run<'a>(region: &'a State, id: &str) -> Result<&'a Revision, ApiError> {
+    resolve(region, id)
+        .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))
+}
+
 /// The revision an identifier names: `family` alone means the latest ACTIVE revision.
 pub fn resolve<'a>(region: &'a State, id: &str) -> Result<&'a Revision, ApiError> {
     let (family, rev) = parse_identifier(id)?;
@@ -614,10 +621,7 @@ pub fn list(
             });
         PAGES.page(items, |r| list_key(r.family(), r.revision()), size)
     };
-    Ok(Page {
-        items: page.items.into_iter().map(Revision::arn).collect(),
-        next_token: page.next_token,
-    })
+    Ok(page.map(Revision::arn))
 }
 
 pub fn list_families(

@@ -739,13 +739,8 @@ pub fn run(region: &mut State, req: RunTask) -> Result<(Vec<WireTask>, Vec<Failu
             "startedBy must be at most 128 characters."
         ));
     }
-    let td = task_definitions::resolve(region, &req.task_definition)
-        .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))?
-        .data
-        .clone();
-    let td_tags = task_definitions::resolve(region, &req.task_definition)
-        .map(|r| r.tags.clone())
-        .unwrap_or_default();
+    let revision = task_definitions::to_run(region, &req.task_definition)?;
+    let (td, td_tags) = (revision.data.clone(), revision.tags.clone());
     let launch = if req.container_instances.is_some() {
         Launch {
             launch_type: LaunchType::Ec2,
@@ -975,12 +970,8 @@ pub fn apply(region: &mut State, u: TaskUpdate) {
     }
     let now = Timestamp::now();
     let d = &mut task.data;
-    if u.pull_started_at.is_some() {
-        d.pull_started_at = u.pull_started_at;
-    }
-    if u.pull_stopped_at.is_some() {
-        d.pull_stopped_at = u.pull_stopped_at;
-    }
+    d.pull_started_at = u.pull_started_at.or(d.pull_started_at.take());
+    d.pull_stopped_at = u.pull_stopped_at.or(d.pull_stopped_at.take());
     for report in &u.containers {
         let Some(c) = d
             .containers
@@ -991,9 +982,7 @@ pub fn apply(region: &mut State, u: TaskUpdate) {
             continue;
         };
         c.last_status = Some(report.last_status.clone());
-        if report.exit_code.is_some() {
-            c.exit_code = report.exit_code;
-        }
+        c.exit_code = report.exit_code.or(c.exit_code.take());
         if report.reason.is_some() {
             c.reason = report.reason.clone();
         }

@@ -440,19 +440,24 @@ impl JsonParser {
     }
 
     fn or(&mut self) -> Result<JsonExpr, ApiError> {
-        let mut left = self.and()?;
-        while self.peek() == Some(&JsonToken::Or) {
-            self.pos += 1;
-            left = JsonExpr::Or(Box::new(left), Box::new(self.and()?));
-        }
-        Ok(left)
+        self.left_assoc(&JsonToken::Or, Self::and, JsonExpr::Or)
     }
 
     fn and(&mut self) -> Result<JsonExpr, ApiError> {
-        let mut left = self.unary()?;
-        while self.peek() == Some(&JsonToken::And) {
+        self.left_assoc(&JsonToken::And, Self::unary, JsonExpr::And)
+    }
+
+    /// `operand (op operand)*`, grouped from the left.
+    fn left_assoc(
+        &mut self,
+        op: &JsonToken,
+        operand: fn(&mut Self) -> Result<JsonExpr, ApiError>,
+        join: fn(Box<JsonExpr>, Box<JsonExpr>) -> JsonExpr,
+    ) -> Result<JsonExpr, ApiError> {
+        let mut left = operand(self)?;
+        while self.peek() == Some(op) {
             self.pos += 1;
-            left = JsonExpr::And(Box::new(left), Box::new(self.unary()?));
+            left = join(Box::new(left), Box::new(operand(self)?));
         }
         Ok(left)
     }

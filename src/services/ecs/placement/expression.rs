@@ -440,25 +440,27 @@ impl Parser {
     }
 
     fn expression(&mut self) -> Result<Node, String> {
-        let mut left = self.and()?;
-        loop {
-            self.skip_ws();
-            if self.eat_symbol("||") || self.eat_keyword("or") {
-                let right = self.and()?;
-                left = Node::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
+        self.left_assoc("||", "or", Self::and, Node::Or)
     }
 
     fn and(&mut self) -> Result<Node, String> {
-        let mut left = self.unary()?;
+        self.left_assoc("&&", "and", Self::unary, Node::And)
+    }
+
+    /// `operand (op operand)*`, grouped from the left; the operator is a symbol or a keyword.
+    fn left_assoc(
+        &mut self,
+        symbol: &str,
+        keyword: &str,
+        operand: fn(&mut Self) -> Result<Node, String>,
+        join: fn(Box<Node>, Box<Node>) -> Node,
+    ) -> Result<Node, String> {
+        let mut left = operand(self)?;
         loop {
             self.skip_ws();
-            if self.eat_symbol("&&") || self.eat_keyword("and") {
-                let right = self.unary()?;
-                left = Node::And(Box::new(left), Box::new(right));
+            if self.eat_symbol(symbol) || self.eat_keyword(keyword) {
+                let right = operand(self)?;
+                left = join(Box::new(left), Box::new(right));
             } else {
                 return Ok(left);
             }
@@ -560,10 +562,8 @@ impl Parser {
             (">", Op::Gt),
             ("<", Op::Lt),
         ];
-        for (s, op) in symbols {
-            if self.eat_symbol(s) {
-                return Ok(op);
-            }
+        if let Some((_, op)) = symbols.into_iter().find(|(s, _)| self.eat_symbol(s)) {
+            return Ok(op);
         }
         if self.starts_with("!") {
             self.pos += 1;
@@ -589,10 +589,8 @@ impl Parser {
             ("matches", Op::Matches),
             ("not_matches", Op::NotMatches),
         ];
-        for (w, op) in words {
-            if self.eat_keyword(w) {
-                return Ok(op);
-            }
+        if let Some((_, op)) = words.into_iter().find(|(w, _)| self.eat_keyword(w)) {
+            return Ok(op);
         }
         Err(if self.at_end() {
             "expected an operator, but the expression ends".to_owned()

@@ -251,8 +251,7 @@ pub fn create(region: &mut State, req: CreateTaskSetRequest) -> Result<WireTaskS
             "{existing} deployments exist on the service. Unable to create new TaskSet since this exceeds the maximum limit."
         ));
     }
-    let td = task_definitions::resolve(region, &req.task_definition)
-        .map_err(|_| api_err!(ecs::InvalidParameterException, "TaskDefinition not found."))?
+    let td = task_definitions::to_run(region, &req.task_definition)?
         .data
         .clone();
     let launch = tasks::resolve_launch(

@@ -119,9 +119,7 @@ impl Record {
         if status == Status::Stopped {
             self.data.stopped_at = Some(now);
         }
-        if reason.is_some() {
-            self.data.status_reason = reason;
-        }
+        self.data.status_reason = reason.or(self.data.status_reason.take());
         self.data.status = Some(status);
         self.data.updated_at = Some(now);
     }
@@ -444,9 +442,7 @@ pub fn circuit_breaker_tripped(history: &mut History, svc: &Service, failed_id: 
     };
     if let Some(cb) = &mut record.data.deployment_circuit_breaker {
         cb.status = Some(Monitor::Triggered);
-        if failed_tasks.is_some() {
-            cb.failure_count = failed_tasks;
-        }
+        cb.failure_count = failed_tasks.or(cb.failure_count.take());
     }
     if record.rollback.as_deref() == Some(failed_id) {
         // The rollback itself failed.
@@ -713,28 +709,21 @@ pub fn list(region: &State, q: ListQuery) -> Result<Page<ServiceDeploymentBrief>
         q.next_token.as_deref(),
         100,
     )?;
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|r| ServiceDeploymentBrief {
-                service_deployment_arn: r.data.service_deployment_arn.clone(),
-                service_arn: r.data.service_arn.clone(),
-                cluster_arn: r.data.cluster_arn.clone(),
-                created_at: r.data.created_at,
-                started_at: r.data.started_at,
-                finished_at: r.data.finished_at,
-                target_service_revision_arn: r
-                    .data
-                    .target_service_revision
-                    .as_ref()
-                    .and_then(|t| t.arn.clone()),
-                status: r.data.status.clone(),
-                status_reason: r.data.status_reason.clone(),
-            })
-            .collect(),
-        next_token: page.next_token,
-    })
+    Ok(page.map(|r| ServiceDeploymentBrief {
+        service_deployment_arn: r.data.service_deployment_arn.clone(),
+        service_arn: r.data.service_arn.clone(),
+        cluster_arn: r.data.cluster_arn.clone(),
+        created_at: r.data.created_at,
+        started_at: r.data.started_at,
+        finished_at: r.data.finished_at,
+        target_service_revision_arn: r
+            .data
+            .target_service_revision
+            .as_ref()
+            .and_then(|t| t.arn.clone()),
+        status: r.data.status.clone(),
+        status_reason: r.data.status_reason.clone(),
+    }))
 }
 
 /// DescribeServiceDeployments: unknown ARNs come back as MISSING failures, not as an error.
@@ -876,9 +865,7 @@ fn roll_back(
         .find(|id| hist.revision_of.get(id) == Some(&revision_arn));
     if !running_old.is_some_and(|id| services::promote(svc, &id, reason.clone())) {
         svc.data.task_definition = definition.task_definition_arn.clone();
-        if network.is_some() {
-            svc.data.network_configuration = network;
-        }
+        svc.data.network_configuration = network.or(svc.data.network_configuration.take());
         services::start_deployment(svc, definition, Some(reason));
     }
     let rollback_id = svc

@@ -6,7 +6,7 @@
 //! A pass costs what changed, not services × tasks: a wake-up for executor reports reconciles
 //! the services whose tasks were reported on (reports arriving together are applied under one
 //! lock and decided on in one pass); an API change reconciles the services the API changed
-//! (at most one such pass every [`API_PASS_SPACING`], so a burst of calls makes few passes); the
+//! (at most one such pass every `API_PASS_SPACING`, so a burst of calls makes few passes); the
 //! tick once a second reconciles every service that is not settled, which picks up what neither
 //! covers (capacity freed for another service, a deployment's stability period, a launch
 //! throttle running out, a drained instance). Every pass hands new and stopped tasks to the

@@ -3,7 +3,7 @@
 //! handlers (the generated `Api` trait's impl) and its data plane. Services never import each
 //! other: what crosses two of them lives in `links`.
 //!
-//! Adding a service is a folder here plus one line in [`service_table!`]'s invocation below.
+//! Adding a service is a folder here plus one line in the `service_table!` invocation below.
 
 pub mod ecs;
 pub mod logs;

@@ -20,7 +20,7 @@
 //! "A single expression can't contain parentheses", so `(attribute:x) == y` is refused, while
 //! parentheses group compound expressions. Keywords and word operators are case-insensitive.
 //! `=~` / `!~` take regular expressions matched against the whole value, as Java's
-//! `String.matches` does (see [`compile_pattern`]).
+//! `String.matches` does (see `compile_pattern`).
 
 use super::{Candidate, InstanceFacts, MAX_EXPRESSION_LEN, PlacementError};
 use regex::{Regex, RegexBuilder};

@@ -1,6 +1,6 @@
 //! The ECS service scheduler's side of a region: the passes the reconcile loop runs over the
 //! services (which to look at, and when a settled one can be skipped), one pass over one
-//! service ([`reconcile`]), the launch throttle, service deployments and their lifecycle
+//! service (`reconcile`), the launch throttle, service deployments and their lifecycle
 //! stages ([`deployments`]), and task sets. The loop itself (when to run which pass) is
 //! `crate::scheduler`.
 

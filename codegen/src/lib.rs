@@ -157,11 +157,6 @@ pub fn generate_all(root: &Path) -> Result<Vec<(PathBuf, String)>, Error> {
             spec.module
         );
     }
-    mods.push_str("\n/// Every service, for routing.\npub static SERVICES: &[&crate::protocol::model::ServiceDef] = &[\n");
-    for spec in SERVICES {
-        let _ = writeln!(mods, "    &{}::SERVICE,", spec.module);
-    }
-    mods.push_str("];\n");
     files.push((PathBuf::from("src/wire/mod.rs"), mods));
     Ok(files)
 }

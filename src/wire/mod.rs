@@ -29,16 +29,3 @@ pub mod iam;
 #[rustfmt::skip]
 #[allow(clippy::all, non_upper_case_globals, non_snake_case, unused_variables, unused_imports)]
 pub mod ec2;
-
-/// Every service, for routing.
-pub static SERVICES: &[&crate::protocol::model::ServiceDef] = &[
-    &ecs::SERVICE,
-    &servicediscovery::SERVICE,
-    &logs::SERVICE,
-    &elbv2::SERVICE,
-    &sts::SERVICE,
-    &application_autoscaling::SERVICE,
-    &ecr::SERVICE,
-    &iam::SERVICE,
-    &ec2::SERVICE,
-];

@@ -10,6 +10,7 @@ use crate::http::FrontDoor;
 use crate::listener::serve_http;
 use crate::scheduler::Scheduler;
 use crate::services::ecs::metadata::{self, EndpointBase, Endpoints};
+use crate::services::servicediscovery::dns;
 use crate::store::Store;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -33,10 +34,12 @@ impl Server {
         config.bind = addr;
         let (shutdown, rx) = watch::channel(false);
         let (updates_tx, updates_rx) = tokio::sync::mpsc::unbounded_channel();
+        let host_dns = dns_listener(config.dns_bind, config.dns_forward).await?;
         let Parts {
             store,
             executor,
             metadata,
+            task_dns,
         } = assemble(&config, updates_tx).await?;
         if let Some((listener, endpoints)) = metadata {
             tokio::spawn(crate::services::ecs::metadata::serve(
@@ -46,9 +49,20 @@ impl Server {
                 rx.clone(),
             ));
         }
-        let scheduler = Scheduler::new(store.clone(), executor.clone());
+        let dns = DnsAddresses {
+            host: host_dns.local_addr().ok(),
+            tasks: task_dns.as_ref().and_then(|l| l.local_addr().ok()),
+        };
+        let published: dns::Published = Arc::default();
+        tokio::spawn(dns::server::serve(
+            std::iter::once(host_dns).chain(task_dns).collect(),
+            published.clone(),
+            dns::server::host_resolvers(),
+            rx.clone(),
+        ));
+        let scheduler = Scheduler::new(store.clone(), executor.clone(), published);
         let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
-        let front = Arc::new(FrontDoor::new(config, &store));
+        let front = Arc::new(FrontDoor::new(config, &store, dns));
         let task = tokio::spawn(async move {
             let handle = move |req| {
                 let front = front.clone();
@@ -86,6 +100,15 @@ struct Parts {
     executor: Arc<dyn Executor>,
     /// The metadata and credentials endpoints' listener, when containers can reach one.
     metadata: Option<(TcpListener, Arc<Endpoints>)>,
+    /// The DNS server's listener for containers, when they can reach one.
+    task_dns: Option<dns::server::Listener>,
+}
+
+/// Where the DNS server answers, for `/_berth/health`.
+#[derive(Debug, Clone, Copy)]
+pub struct DnsAddresses {
+    pub host: Option<SocketAddr>,
+    pub tasks: Option<SocketAddr>,
 }
 
 async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result<Parts> {
@@ -97,6 +120,7 @@ async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result<Par
                 store: Store::new(config.account_id.clone(), executor.hosts()),
                 executor,
                 metadata: None,
+                task_dns: None,
             })
         }
         ExecutorKind::Docker => {
@@ -118,9 +142,14 @@ async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result<Par
                     };
                     (listener, Arc::new(Endpoints::new(store.clone(), base)))
                 });
+            let task_dns = task_dns_listener(config.dns_task_bind).await;
             let settings = Settings {
                 owner: config.bind.to_string(),
                 publish_ip: config.publish_ip.clone(),
+                dns: task_dns
+                    .as_ref()
+                    .and_then(|l| l.local_addr().ok())
+                    .map(|a| a.ip().to_string()),
             };
             let endpoints = metadata
                 .as_ref()
@@ -137,6 +166,7 @@ async fn assemble(config: &Config, updates: UpdateSender) -> std::io::Result<Par
                 store,
                 executor: Arc::new(executor),
                 metadata,
+                task_dns,
             })
         }
     }
@@ -179,5 +209,45 @@ async fn metadata_listener(bind: SocketAddr) -> Option<TcpListener> {
                 None
             }
         },
+    }
+}
+
+/// The DNS server's listener for the host. A taken port (another berth) falls back to a free
+/// one on the same address; the log and `/_berth/health` say which.
+async fn dns_listener(bind: SocketAddr, forward: bool) -> std::io::Result<dns::server::Listener> {
+    match dns::server::Listener::bind(bind, forward).await {
+        Ok(l) => Ok(l),
+        Err(first) => {
+            let l = dns::server::Listener::bind(SocketAddr::new(bind.ip(), 0), forward).await?;
+            tracing::info!(
+                "DNS: {bind} is taken ({first}); the host's DNS server answers on {}",
+                l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+            );
+            Ok(l)
+        }
+    }
+}
+
+/// The DNS server's listener for containers: on the agent's address, port 53, since a resolver
+/// has no port of its own in resolv.conf. Without it (no root, or another berth has it)
+/// containers keep Docker's resolver, and the log says so.
+async fn task_dns_listener(bind: SocketAddr) -> Option<dns::server::Listener> {
+    if let IpAddr::V4(ip) = bind.ip()
+        && !ip.is_loopback()
+        && !ip.is_unspecified()
+        && let Err(e) = metadata::claim_address(ip)
+    {
+        tracing::warn!("DNS for tasks is off: {e}");
+        return None;
+    }
+    match dns::server::Listener::bind(bind, true).await {
+        Ok(l) => {
+            tracing::info!("DNS for tasks on {bind}");
+            Some(l)
+        }
+        Err(e) => {
+            tracing::warn!("DNS for tasks is off: {bind}: {e}");
+            None
+        }
     }
 }

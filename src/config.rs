@@ -23,6 +23,15 @@ pub struct Config {
     /// Where containers find the task metadata and credentials endpoints; the SDKs trust
     /// 169.254.170.2 (port 80) for container credentials, as the ECS agent serves them.
     pub metadata_bind: SocketAddr,
+    /// The DNS server for the host (Cloud Map's DNS namespaces); port 0 picks one, and a taken
+    /// port falls back to a free one.
+    pub dns_bind: SocketAddr,
+    /// The DNS server containers use (their resolver, port 53): with Docker, on the agent's
+    /// address, which berth makes local as for the metadata endpoints.
+    pub dns_task_bind: SocketAddr,
+    /// Whether the host's DNS server also forwards names outside berth's namespaces to the
+    /// host's resolvers; containers' queries are always forwarded.
+    pub dns_forward: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,6 +52,9 @@ impl Default for Config {
             executor: ExecutorKind::Docker,
             publish_ip: "127.0.0.1".into(),
             metadata_bind: SocketAddr::from(([169, 254, 170, 2], 80)),
+            dns_bind: SocketAddr::from(([127, 0, 0, 1], 4553)),
+            dns_task_bind: SocketAddr::from(([169, 254, 170, 2], 53)),
+            dns_forward: false,
         }
     }
 }
@@ -52,6 +64,7 @@ impl Config {
     pub fn ephemeral() -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dns_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             executor: ExecutorKind::Fake,
             ..Config::default()
         }

@@ -3,6 +3,7 @@
 //! scope's service name — decoded by that service's protocol codec and handed to its handler (the service table).
 //! Never by Host: SDKs add host prefixes (`data-` for Cloud Map) that say nothing here.
 
+use crate::app::DnsAddresses;
 use crate::aws::{ApiError, RequestContext};
 use crate::config::Config;
 use crate::listener::{HttpResponse, respond};
@@ -24,13 +25,15 @@ const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
 pub(crate) struct FrontDoor {
     config: Config,
     handlers: Handlers,
+    dns: DnsAddresses,
 }
 
 impl FrontDoor {
-    pub(crate) fn new(config: Config, store: &Store) -> Self {
+    pub(crate) fn new(config: Config, store: &Store, dns: DnsAddresses) -> Self {
         FrontDoor {
             config,
             handlers: Handlers::new(store),
+            dns,
         }
     }
 
@@ -157,10 +160,15 @@ impl FrontDoor {
                     (s.signing_name.to_owned(), state.into())
                 })
                 .collect();
+            let address = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
             let body = serde_json::json!({
                 "status": "running",
                 "version": env!("CARGO_PKG_VERSION"),
                 "services": services,
+                "dns": {
+                    "host": address(self.dns.host),
+                    "tasks": address(self.dns.tasks),
+                },
             });
             return respond(
                 StatusCode::OK,

@@ -42,6 +42,15 @@ struct Args {
     /// Where the task metadata and credentials endpoints listen (what containers reach).
     #[arg(long, env = "BERTH_METADATA_BIND", default_value = "169.254.170.2:80")]
     metadata_bind: std::net::SocketAddr,
+    /// Where the DNS server answers the host for Cloud Map's DNS namespaces (UDP and TCP).
+    #[arg(long, env = "BERTH_DNS_BIND", default_value = "127.0.0.1:4553")]
+    dns_bind: SocketAddr,
+    /// Where the DNS server answers task containers (their resolver; Docker executor only).
+    #[arg(long, env = "BERTH_DNS_TASK_BIND", default_value = "169.254.170.2:53")]
+    dns_task_bind: SocketAddr,
+    /// Also forward the host's queries for other names to the host's resolvers (off: refused).
+    #[arg(long, env = "BERTH_DNS_FORWARD")]
+    dns_forward: bool,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +65,9 @@ fn main() -> ExitCode {
         executor: args.executor,
         publish_ip: args.publish_ip,
         metadata_bind: args.metadata_bind,
+        dns_bind: args.dns_bind,
+        dns_task_bind: args.dns_task_bind,
+        dns_forward: args.dns_forward,
         bind: args.bind,
         account_id: args.account_id,
         region: args.region,

@@ -85,6 +85,15 @@ impl Store {
         self.with_region(region, f)
     }
 
+    /// Every region at once, for the reconcile loop (publishing what spans regions).
+    pub(crate) fn reconcile_all<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Iterator<Item = &mut Region>) -> R,
+    ) -> R {
+        let mut inner = self.lock();
+        f(&mut inner.regions.values_mut())
+    }
+
     /// The reconcile loop's pass over every region.
     pub(crate) fn reconcile_each<R>(&self, f: impl FnMut(&mut Region) -> Vec<R>) -> Vec<R> {
         let mut inner = self.lock();

@@ -14,8 +14,10 @@
 
 use crate::aws::Timestamp;
 use crate::executor::{Executor, TaskUpdate};
+use crate::links;
 use crate::services::ecs::scheduler::{self as service_scheduler, task_sets};
 use crate::services::ecs::tasks;
+use crate::services::servicediscovery::dns::{Published, Publisher};
 use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -31,6 +33,8 @@ const REPORT_GATHERING: Duration = Duration::from_millis(2);
 pub struct Scheduler {
     store: Store,
     executor: Arc<dyn Executor>,
+    /// Keeps the DNS server's snapshot of Cloud Map current.
+    dns: Publisher,
 }
 
 /// Services whose tasks changed, by region: region → (cluster, service).
@@ -47,13 +51,17 @@ enum Scope {
 }
 
 impl Scheduler {
-    pub fn new(store: Store, executor: Arc<dyn Executor>) -> Self {
-        Scheduler { store, executor }
+    pub fn new(store: Store, executor: Arc<dyn Executor>, dns: Published) -> Self {
+        Scheduler {
+            store,
+            executor,
+            dns: Publisher::new(dns),
+        }
     }
 
     /// Runs until `stop` turns true.
     pub async fn run(
-        self,
+        mut self,
         mut updates: mpsc::UnboundedReceiver<TaskUpdate>,
         mut stop: watch::Receiver<bool>,
     ) {
@@ -96,6 +104,14 @@ impl Scheduler {
         }
     }
 
+    /// Rebuilds the DNS snapshot if Cloud Map changed in any region.
+    fn publish_dns(&mut self) {
+        let now = Timestamp::now();
+        let dns = &mut self.dns;
+        self.store
+            .reconcile_all(|regions| dns.refresh(regions.map(|r| &r.servicediscovery), now));
+    }
+
     /// Applies executor reports, one lock per region; returns the services whose tasks they
     /// concern.
     fn apply(&self, reports: Vec<TaskUpdate>) -> Touched {
@@ -125,12 +141,14 @@ impl Scheduler {
         touched
     }
 
-    /// One reconcile pass; executor calls happen after the lock is released.
-    fn pass(&self, mut scope: Scope) {
+    /// One reconcile pass; executor calls happen after the lock is released. What crosses
+    /// services (links) follows the pass under the same lock, and DNS is republished before
+    /// the executor stops a task, so that a stopping task leaves DNS before its SIGTERM.
+    fn pass(&mut self, mut scope: Scope) {
         let now = Timestamp::now();
         loop {
-            let actions = self.store.reconcile_each(|r| {
-                let r = &mut r.ecs;
+            let actions = self.store.reconcile_each(|region| {
+                let r = &mut region.ecs;
                 let mut placements = tasks::Placements::default();
                 match &scope {
                     Scope::All => service_scheduler::reconcile_all(r, &mut placements),
@@ -142,8 +160,10 @@ impl Scheduler {
                     }
                 }
                 task_sets::reconcile(r, &mut placements);
-                tasks::executor_actions(r, now)
+                links::service_registries::reconcile(region);
+                tasks::executor_actions(&mut region.ecs, now)
             });
+            self.publish_dns();
             if actions.is_empty() {
                 return;
             }

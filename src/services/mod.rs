@@ -7,6 +7,7 @@
 
 pub mod ecs;
 pub mod logs;
+pub mod servicediscovery;
 pub mod sts;
 
 use crate::aws::{ApiError, RequestContext};
@@ -96,7 +97,7 @@ macro_rules! service_table {
 
 service_table! {
     ecs => ecs::api::Ecs, ecs::State;
-    servicediscovery => NotYet;
+    servicediscovery => servicediscovery::api::CloudMap, servicediscovery::State;
     logs => logs::api::Logs, logs::State;
     elbv2 => NotYet;
     sts => sts::Sts;
@@ -106,7 +107,6 @@ service_table! {
     ec2 => NotYet;
 }
 
-impl wire::servicediscovery::Api for NotYet {}
 impl wire::elbv2::Api for NotYet {}
 impl wire::application_autoscaling::Api for NotYet {}
 impl wire::ecr::Api for NotYet {}

@@ -271,7 +271,8 @@ def aws_cli(endpoint):
     """`aws_cli("create-cluster", "--cluster-name", "x")` runs `aws … ecs create-cluster …`.
 
     Returns (exit code, parsed JSON output) on success and (exit code, stderr) on failure.
-    Pass service="sts" for another service, region= for another region."""
+    Pass service="sts" for another service, region= for another region, env= for more
+    environment."""
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     base_env.update({
         "AWS_ACCESS_KEY_ID": "test",
@@ -284,11 +285,12 @@ def aws_cli(endpoint):
         "AWS_PAGER": "",
     })
 
-    def run(*args: str, service: str = "ecs", region: str = REGION, timeout: float = 60):
+    def run(*args: str, service: str = "ecs", region: str = REGION, timeout: float = 60,
+            env: dict | None = None):
         cmd = [sys.executable, "-m", "awscli", "--endpoint-url", endpoint, "--region", region,
                "--output", "json", service, *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=base_env, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**base_env, **(env or {})},
+                              timeout=timeout, stdin=subprocess.DEVNULL)
         if proc.returncode == 0:
             out = proc.stdout.strip()
             return 0, (json.loads(out) if out else {})

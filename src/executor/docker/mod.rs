@@ -37,6 +37,8 @@ pub struct Settings {
     pub owner: String,
     /// Where bridge-mode port mappings are published on the host.
     pub publish_ip: String,
+    /// The resolver containers get (berth's DNS server), when containers can reach it.
+    pub dns: Option<String>,
 }
 
 /// ECS's ephemeral host port range for dynamic port mappings.

@@ -349,7 +349,8 @@ impl Runner {
                 dns: self
                     .containers
                     .iter()
-                    .find_map(|c| c.def.dns_servers.clone()),
+                    .find_map(|c| c.def.dns_servers.clone())
+                    .or_else(|| self.inner.settings.dns.clone().map(|d| vec![d])),
                 extra_hosts: self.containers.iter().find_map(|c| {
                     c.def.extra_hosts.as_ref().map(|hs| {
                         hs.iter()
@@ -442,6 +443,7 @@ impl Runner {
                 dynamic_ports: &dynamic,
                 publish_ip: &publish_ip,
                 capture_logs: capture,
+                dns: self.inner.settings.dns.as_deref(),
             };
             let body = translate::create_body(&plan);
             let bindings = if mode == NetworkMode::Bridge || mode == NetworkMode::Host {

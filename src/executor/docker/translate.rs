@@ -42,6 +42,8 @@ pub struct Plan<'a> {
     pub publish_ip: &'a str,
     /// The log driver goes to Docker unless berth reads the output itself (awslogs).
     pub capture_logs: bool,
+    /// berth's DNS server, the resolver a container gets unless its definition names one.
+    pub dns: Option<&'a str>,
 }
 
 pub fn labels(spec: &TaskSpec, owner: &str, container: &str) -> HashMap<String, String> {
@@ -202,7 +204,12 @@ pub fn create_body(p: &Plan) -> ContainerCreateBody {
         nano_cpus: task_cpu.map(|c| c * 1_000_000_000 / 1024),
         privileged: def.privileged,
         readonly_rootfs: def.readonly_root_filesystem,
-        dns: def.dns_servers.clone(),
+        dns: def.dns_servers.clone().or_else(|| {
+            // awsvpc containers share the pause container's resolver.
+            (p.network_mode != NetworkMode::Awsvpc)
+                .then(|| p.dns.map(|d| vec![d.to_owned()]))
+                .flatten()
+        }),
         dns_search: def.dns_search_domains.clone(),
         security_opt: def.docker_security_options.clone(),
         extra_hosts: def.extra_hosts.as_ref().map(|hs| {
@@ -421,6 +428,7 @@ mod tests {
             dynamic_ports: ports,
             publish_ip: "127.0.0.1",
             capture_logs: true,
+            dns: Some("169.254.170.2"),
         }
     }
 
@@ -458,6 +466,8 @@ mod tests {
             Some("5353")
         );
         assert_eq!(hc.network_mode.as_deref(), Some("bridge"));
+        // berth's DNS server is the container's resolver.
+        assert_eq!(hc.dns, Some(vec!["169.254.170.2".to_owned()]));
     }
 
     #[test]
@@ -471,10 +481,10 @@ mod tests {
             NetworkMode::Awsvpc,
         );
         let body = create_body(&plan(&s, &[]));
-        assert_eq!(
-            body.host_config.unwrap().network_mode.as_deref(),
-            Some("container:pauseid")
-        );
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.network_mode.as_deref(), Some("container:pauseid"));
+        // Docker refuses a resolver for a container that joins another's namespace.
+        assert_eq!(hc.dns, None);
         assert_eq!(body.hostname, None);
     }
 

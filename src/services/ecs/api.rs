@@ -2,6 +2,7 @@
 //! state under the lock, calls the domain, and shapes the response.
 
 use crate::aws::{ApiError, RequestContext};
+use crate::links;
 use crate::services::Handler;
 use crate::services::ecs::scheduler::task_sets;
 use crate::services::ecs::{
@@ -846,9 +847,17 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateServiceRequest,
     ) -> Result<CreateServiceResponse, ApiError> {
-        let service = self.write(ctx, |r| {
-            let principal = r.root_principal();
-            services::create(r, input, &principal)
+        let service = self.store.write_region(&ctx.region, |r| {
+            // The registries name Cloud Map services, which only a link sees.
+            let registries = input.service_registries.as_deref().unwrap_or_default();
+            let td = input
+                .task_definition
+                .as_deref()
+                .and_then(|id| task_definitions::resolve(&r.ecs, id).ok())
+                .map(|rev| rev.data.clone());
+            links::service_registries::check(&r.servicediscovery, registries, td.as_deref())?;
+            let principal = r.ecs.root_principal();
+            services::create(&mut r.ecs, input, &principal)
         })?;
         Ok(CreateServiceResponse {
             service: Some(service),
@@ -919,7 +928,24 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateServiceRequest,
     ) -> Result<UpdateServiceResponse, ApiError> {
-        let service = self.write(ctx, |r| services::update(r, input))?;
+        let service = self.store.write_region(&ctx.region, |r| {
+            if let Some(registries) = &input.service_registries {
+                let td = input
+                    .task_definition
+                    .as_deref()
+                    .or_else(|| {
+                        services::task_definition_of(
+                            &r.ecs,
+                            input.cluster.as_deref(),
+                            &input.service,
+                        )
+                    })
+                    .and_then(|id| task_definitions::resolve(&r.ecs, id).ok())
+                    .map(|rev| rev.data.clone());
+                links::service_registries::check(&r.servicediscovery, registries, td.as_deref())?;
+            }
+            services::update(&mut r.ecs, input)
+        })?;
         Ok(UpdateServiceResponse {
             service: Some(service),
         })

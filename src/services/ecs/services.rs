@@ -706,6 +706,22 @@ pub fn list_by_namespace(
     PAGES.paginate(arns, String::clone, false, max_results, next_token, 100)
 }
 
+/// The task definition ARN a service runs, by cluster and name or ARN.
+pub fn task_definition_of<'a>(
+    region: &'a State,
+    cluster: Option<&str>,
+    id: &str,
+) -> Option<&'a str> {
+    let cluster = clusters::active(region, cluster).ok()?;
+    let name = id.rsplit('/').next().unwrap_or(id);
+    region
+        .services
+        .get(&key(&cluster.name, name))?
+        .data
+        .task_definition
+        .as_deref()
+}
+
 pub fn tags_mut<'a>(
     region: &'a mut State,
     cluster: &str,

@@ -6,7 +6,6 @@ import re
 from berth_helpers import REPO
 
 
-
 def _crate_version() -> str:
     text = (REPO / "Cargo.toml").read_text()
     package = text.split("[package]", 1)[1]
@@ -53,3 +52,12 @@ def test_health_reports_each_service_state(raw):
 def test_health_is_repeatable(raw):
     for _ in range(3):
         assert raw.request("GET", "/_berth/health").status == 200
+
+
+def test_health_lists_the_dns_servers_addresses(raw):
+    dns = raw.request("GET", "/_berth/health").json()["dns"]
+    host, _, port = dns["host"].rpartition(":")
+    assert host == "127.0.0.1" and int(port) > 0, dns
+    # The fake executor runs no containers, so there is no resolver for tasks.
+    assert "tasks" in dns
+

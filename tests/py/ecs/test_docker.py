@@ -455,3 +455,122 @@ def test_network_mode_none_has_no_network(decs, cluster):
                   networkMode="none")
     task = stopped(decs, cluster, run(decs, cluster, td))
     assert task["containers"][0]["exitCode"] == 0
+
+
+# ---- service discovery with real containers ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dsd(dberth):
+    return boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                 region_name=REGION).client("servicediscovery",
+                                                            endpoint_url=dberth.url,
+                                                            config=_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def ddns(dberth):
+    """The docker berth's DNS servers: (host, port) for the host, and the tasks' address."""
+    health = json.loads(urllib.request.urlopen(dberth.url + "/_berth/health", timeout=5).read())
+    host, _, port = health["dns"]["host"].rpartition(":")
+    return (host, int(port)), health["dns"]["tasks"]
+
+
+def dns_a(addr, name: str) -> list[str]:
+    import dns.message
+    import dns.query
+    response = dns.query.udp(dns.message.make_query(name, "A"), addr[0], port=addr[1], timeout=3)
+    return sorted(r.to_text() for rrset in response.answer for r in rrset if rrset.rdtype == 1)
+
+
+def private_namespace(dsd) -> tuple[str, str]:
+    name = f"{unique('d')}.local"
+    op = dsd.create_private_dns_namespace(Name=name, Vpc="vpc-docker")["OperationId"]
+    deadline = time.monotonic() + 10
+    while (o := dsd.get_operation(OperationId=op)["Operation"])["Status"] != "SUCCESS":
+        assert time.monotonic() < deadline, o
+        time.sleep(0.05)
+    return o["Targets"]["NAMESPACE"], name
+
+
+def test_awsvpc_service_tasks_resolve_from_the_host_by_name(decs, dsd, ddns, cluster):
+    ns_id, ns_name = private_namespace(dsd)
+    registry = dsd.create_service(Name="backend", NamespaceId=ns_id, DnsConfig={
+        "DnsRecords": [{"Type": "A", "TTL": 10}]})["Service"]["Arn"]
+    td = register(decs, [{"name": "web", "command": ["sleep", "300"],
+                          "portMappings": [{"containerPort": 8080}]}],
+                  networkMode="awsvpc", cpu="256", memory="256")
+    name = unique("backend")
+    decs.create_service(cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=3,
+                        launchType="EC2", serviceRegistries=[{"registryArn": registry}],
+                        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+
+    def task_ips():
+        arns = decs.list_tasks(cluster=cluster, serviceName=name)["taskArns"]
+        tasks = decs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+        return sorted(d["value"] for t in tasks if t["lastStatus"] == "RUNNING"
+                      for d in t["attachments"][0]["details"] if d["name"] == "privateIPv4Address")
+
+    deadline = time.monotonic() + 60
+    while len(ips := task_ips()) < 3 or dns_a(ddns[0], f"backend.{ns_name}") != ips:
+        assert time.monotonic() < deadline, (ips, dns_a(ddns[0], f"backend.{ns_name}"))
+        time.sleep(0.2)
+    # A task that stops leaves the answers within a second.
+    victim = decs.list_tasks(cluster=cluster, serviceName=name)["taskArns"][0]
+    gone = [d["value"] for d in decs.describe_tasks(cluster=cluster, tasks=[victim])["tasks"][0]
+            ["attachments"][0]["details"] if d["name"] == "privateIPv4Address"][0]
+    decs.stop_task(cluster=cluster, task=victim)
+    stop_asked = time.monotonic()
+    while gone in dns_a(ddns[0], f"backend.{ns_name}"):
+        assert time.monotonic() - stop_asked < 1.0, "the stopped task still answers"
+        time.sleep(0.02)
+    decs.update_service(cluster=cluster, service=name, desiredCount=0)
+    decs.delete_service(cluster=cluster, service=name)
+
+
+def test_a_task_reaches_another_service_by_name_and_resolves_outside_names(
+        decs, dlogs, dsd, ddns, cluster):
+    if not ddns[1]:
+        msg = "berth could not serve DNS to tasks (169.254.170.2:53 needs root)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    ns_id, ns_name = private_namespace(dsd)
+    registry = dsd.create_service(Name="backend", NamespaceId=ns_id, DnsConfig={
+        "DnsRecords": [{"Type": "A", "TTL": 5}]})["Service"]["Arn"]
+    server = register(decs, [{
+        "name": "web", "command": ["sh", "-c", "echo hello-by-name > /index.html; httpd -f -p 80 -h /"],
+        "portMappings": [{"containerPort": 80}]}], networkMode="awsvpc", cpu="256", memory="256")
+    name = unique("srv")
+    decs.create_service(cluster=cluster, serviceName=name, taskDefinition=server, desiredCount=1,
+                        launchType="EC2", serviceRegistries=[{"registryArn": registry}],
+                        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    deadline = time.monotonic() + 60
+    while not dns_a(ddns[0], f"backend.{ns_name}"):
+        assert time.monotonic() < deadline, "the backend registered"
+        time.sleep(0.2)
+    group = f"/berth/{unique('dns')}"
+    # The test image's static busybox has no NSS for wget's own lookups (it crashes), so the
+    # client resolves with nslookup, as a resolver would, and fetches from the address found.
+    script = (f"nslookup backend.{ns_name} > /tmp/ns; cat /tmp/ns; "
+              "ip=$(awk '/^Address: /{print $2}' /tmp/ns | tail -1); "
+              "timeout 5 wget -q -O - http://$ip/index.html; "
+              "nslookup deb.debian.org; echo done")
+    for mode in ("awsvpc", "bridge"):
+        kw = {"cpu": "256", "memory": "256"} if mode == "awsvpc" else {}
+        client = register(decs, [logged_shell(script, group)], networkMode=mode, **kw)
+        run_kw = ({"networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}}
+                  if mode == "awsvpc" else {})
+        arn = run(decs, cluster, client, **run_kw)
+        stopped(decs, cluster, arn)
+        lines = log_lines(dlogs, group, f"ecs/app/{arn.rsplit('/', 1)[1]}",
+                          lambda ls: "done" in ls)
+        text = "\n".join(lines)
+        # berth's namespace and, forwarded to the host's resolver, an outside name.
+        assert f"Name:\tbackend.{ns_name}" in text, f"{mode}: {text}"
+        assert "Name:\tdeb.debian.org" in text, f"{mode}: {text}"
+        if mode == "awsvpc":
+            # Tasks of a cluster share its network, as they share a VPC; a bridge task sits on
+            # Docker's default bridge, which Docker isolates from it.
+            assert "hello-by-name" in text, f"{mode}: {text}"
+    decs.update_service(cluster=cluster, service=name, desiredCount=0)
+    decs.delete_service(cluster=cluster, service=name)

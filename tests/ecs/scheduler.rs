@@ -124,6 +124,51 @@ async fn an_essential_container_that_exits_stops_its_task_with_the_exit_code() {
 }
 
 #[tokio::test]
+async fn stop_task_shows_its_reason_at_once_while_the_task_winds_down() {
+    let w = World::new().await;
+    // The container takes 2 s to stop, as one that ignores SIGTERM until the stop timeout.
+    let td = w.task_definition("slow", "stop=2s").await;
+    let run = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .send()
+        .await
+        .expect("run");
+    let arn = run.tasks()[0].task_arn().expect("arn").to_owned();
+    w.wait_task(&arn, "RUNNING", |t| t.last_status() == Some("RUNNING"))
+        .await;
+    let stopped = w
+        .ecs
+        .stop_task()
+        .cluster("c")
+        .task(&arn)
+        .reason("rotating")
+        .send()
+        .await
+        .expect("stop task");
+    // AWS: the reason "appears in subsequent DescribeTasks API operations on this task".
+    let shows_the_stop = |t: &aws_sdk_ecs::types::Task| {
+        t.desired_status() == Some("STOPPED")
+            && t.stopped_reason() == Some("rotating")
+            && t.stop_code().map(|c| c.as_str()) == Some("UserInitiated")
+            && t.stopping_at().is_some()
+    };
+    let answered = stopped.task().expect("task");
+    assert!(shows_the_stop(answered), "{answered:#?}");
+    let t = w.task(&arn).await;
+    assert_eq!(t.last_status(), Some("RUNNING"), "still winding down");
+    assert!(shows_the_stop(&t), "{t:#?}");
+    let t = w
+        .wait_task(&arn, "STOPPED", |t| t.last_status() == Some("STOPPED"))
+        .await;
+    assert!(shows_the_stop(&t), "{t:#?}");
+    assert!(t.stopped_at().is_some());
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_rolling_update_never_drops_below_the_desired_count() {
     let w = World::new().await;
     let v1 = w.task_definition("roll", "").await;

@@ -156,9 +156,8 @@ fn find_failures(region: &mut State, pass: &Pass) -> Failures {
         }
         if t.is_stopped() && !t.failure_counted && primary {
             let self_stopped = !matches!(
-                t.wanted_stop,
-                Some((TaskStopCode::UserInitiated, _))
-                    | Some((TaskStopCode::ServiceSchedulerInitiated, _))
+                t.data.stop_code,
+                Some(TaskStopCode::UserInitiated | TaskStopCode::ServiceSchedulerInitiated)
             );
             t.failure_counted = true;
             if self_stopped {

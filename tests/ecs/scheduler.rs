@@ -44,8 +44,19 @@ async fn a_service_of_three_reaches_steady_state_and_replaces_a_stopped_task() {
         (config.maximum_percent(), config.minimum_healthy_percent()),
         (Some(200), Some(100))
     );
+    // The rollout state's reason names the deployment, in progress as when completed.
+    let first = &svc.deployments()[0];
+    let id = first.id().expect("deployment id");
+    assert_eq!(
+        first.rollout_state_reason(),
+        Some(format!("ECS deployment {id} in progress.").as_str())
+    );
 
     let s = w.wait_service("web", "steady state", steady(3)).await;
+    assert_eq!(
+        s.deployments()[0].rollout_state_reason(),
+        Some(format!("ECS deployment {id} completed.").as_str())
+    );
     assert!(s.events().iter().any(|e| {
         e.message()
             .unwrap_or("")

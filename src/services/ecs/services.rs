@@ -156,9 +156,12 @@ fn new_deployment(
 ) -> Deployment {
     let now = Timestamp::now();
     let fargate = launch.launch_type == LaunchType::Fargate;
+    let id = deployment_id();
     Deployment {
         data: WireDeployment {
-            id: Some(deployment_id()),
+            // AWS names the deployment in its reason: "ECS deployment ecs-svc/… in progress."
+            rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
+            id: Some(id),
             status: Some("PRIMARY".into()),
             task_definition: definition.task_definition_arn.clone(),
             desired_count: Some(desired),
@@ -176,7 +179,6 @@ fn new_deployment(
             platform_family: fargate.then(|| "Linux".into()),
             network_configuration: network,
             rollout_state: Some(DeploymentRolloutState::InProgress),
-            rollout_state_reason: Some("ECS deployment in progress.".into()),
             ..Default::default()
         },
         definition,

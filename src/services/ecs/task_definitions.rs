@@ -8,7 +8,7 @@ use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
-    Attribute, Compatibility, ContainerDefinition, Failure, LogDriver, NetworkMode,
+    Attribute, Compatibility, ContainerDefinition, Failure, LogDriver, NetworkMode, PidMode,
     RegisterTaskDefinitionRequest, SortOrder, Tag, TaskDefinition, TaskDefinitionFamilyStatus,
     TaskDefinitionStatus, TransportProtocol,
 };
@@ -278,6 +278,18 @@ fn validate(req: &RegisterTaskDefinitionRequest) -> Result<Checked, ApiError> {
     let fargate_check = || -> Result<(), ApiError> {
         if mode != NetworkMode::Awsvpc {
             return Err(client("Fargate only supports network mode 'awsvpc'."));
+        }
+        // pidMode: "On Fargate for Linux containers, the only valid value is task"; ipcMode "is
+        // not supported for ... tasks run on Fargate". AWS's own messages.
+        if req.pid_mode == Some(PidMode::Host) {
+            return Err(client(
+                "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.",
+            ));
+        }
+        if req.ipc_mode.is_some() {
+            return Err(client(
+                "Tasks using the Fargate launch type do not support ipcMode.",
+            ));
         }
         let c =
             cpu.ok_or_else(|| client("Fargate requires that 'cpu' be defined at the task level."))?;

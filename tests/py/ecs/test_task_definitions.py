@@ -243,6 +243,22 @@ def test_fargate_requires_task_cpu_and_memory(ecs):
         register(ecs, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256")
 
 
+def test_fargate_refuses_host_pid_mode_and_ipc_mode(ecs):
+    # pidMode: "On Fargate for Linux containers, the only valid value is task."
+    with raises_code("ClientException") as info:
+        register(ecs, containers=[container(no_memory=True)], pidMode="host", **fargate_kwargs())
+    assert "pidMode" in info.value.response["Error"]["Message"]
+    # ipcMode: "This parameter is not supported for ... tasks run on Fargate."
+    with raises_code("ClientException"):
+        register(ecs, containers=[container(no_memory=True)], ipcMode="task", **fargate_kwargs())
+    assert register(ecs, containers=[container(no_memory=True)], pidMode="task",
+                    **fargate_kwargs())["pidMode"] == "task"
+    # Without FARGATE asked for, the definition registers, but is not Fargate-compatible.
+    td = register(ecs, containers=[container(no_memory=True)], pidMode="host", cpu="256",
+                  memory="512", networkMode="awsvpc")
+    assert "FARGATE" not in td["compatibilities"]
+
+
 # ---- DescribeTaskDefinition ----------------------------------------------------------------
 
 def test_describe_by_family_revision_and_arn(ecs):

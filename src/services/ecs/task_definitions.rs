@@ -10,7 +10,7 @@ use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
     Attribute, Compatibility, ContainerDefinition, Failure, LogDriver, NetworkMode, PidMode,
     RegisterTaskDefinitionRequest, SortOrder, Tag, TaskDefinition, TaskDefinitionFamilyStatus,
-    TaskDefinitionStatus, TransportProtocol,
+    TaskDefinitionStatus, TransportProtocol, Volume,
 };
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -419,6 +419,15 @@ fn with_defaults(mut c: ContainerDefinition, mode: &NetworkMode) -> ContainerDef
     c
 }
 
+/// An EFS volume without `rootDirectory` mounts the file system's root, which ECS describes
+/// as "/" ("Specifying / will have the same effect as omitting this parameter").
+fn volume_with_defaults(mut v: Volume) -> Volume {
+    if let Some(efs) = &mut v.efs_volume_configuration {
+        efs.root_directory.get_or_insert_with(|| "/".into());
+    }
+    v
+}
+
 pub fn register(
     region: &mut State,
     req: RegisterTaskDefinitionRequest,
@@ -458,7 +467,13 @@ pub fn register(
         cpu: checked.cpu.map(|c| c.to_string()),
         memory: checked.memory.map(|m| m.to_string()),
         network_mode: req.network_mode,
-        volumes: Some(req.volumes.unwrap_or_default()),
+        volumes: Some(
+            req.volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(volume_with_defaults)
+                .collect(),
+        ),
         placement_constraints: Some(req.placement_constraints.unwrap_or_default()),
         requires_compatibilities: req.requires_compatibilities,
         compatibilities: Some(compatibilities),

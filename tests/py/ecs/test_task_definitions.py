@@ -96,6 +96,21 @@ def test_register_echoes_optional_fields(ecs):
     assert isinstance(td.get("requiresAttributes", []), list)
 
 
+def test_efs_volume_root_directory_defaults_to_slash(ecs):
+    # "If this parameter is omitted, the root of the Amazon EFS volume will be used": ECS
+    # describes it as "/".
+    td = register(ecs, volumes=[{"name": "shared",
+                                 "efsVolumeConfiguration": {"fileSystemId": "fs-12345678"}}])
+    (volume,) = td["volumes"]
+    assert volume["efsVolumeConfiguration"] == {"fileSystemId": "fs-12345678",
+                                                "rootDirectory": "/"}
+    given = register(ecs, volumes=[{"name": "shared", "efsVolumeConfiguration": {
+        "fileSystemId": "fs-12345678", "rootDirectory": "/data"}}])
+    assert given["volumes"][0]["efsVolumeConfiguration"]["rootDirectory"] == "/data"
+    described = ecs.describe_task_definition(taskDefinition=td["taskDefinitionArn"])
+    assert described["taskDefinition"]["volumes"] == td["volumes"]
+
+
 def test_task_memory_is_enough_without_container_memory(ecs):
     td = register(ecs, containers=[container(no_memory=True)], memory="512")
     assert td["memory"] == "512"

@@ -533,26 +533,35 @@ pub fn delete(
             Some(_) => id.clone(),
             None => region.arn(&format!("task-definition/{id}")),
         };
-        let failure = |reason: &str| Failure {
+        let failure = |reason: &str, detail: &str| Failure {
             arn: Some(full_arn.clone()),
             reason: Some(reason.into()),
-            detail: None,
+            detail: Some(detail.into()),
         };
+        // "You must specify a revision": an identifier without one names no revision to delete.
+        // AWS does not document these failures; the details are the texts peer emulators use.
+        if !matches!(parse_identifier(id), Ok((_, Some(_)))) {
+            failures.push(failure(
+                "INVALID_IDENTIFIER",
+                "The specified task definition identifier is invalid. Specify a valid name or ARN and try again.",
+            ));
+            continue;
+        }
         let rev = match resolve_mut(region, id) {
             Ok(rev) => rev,
             Err(_) => {
-                failures.push(failure("TASK_DEFINITION_NOT_FOUND"));
+                failures.push(failure(
+                    "TASK_DEFINITION_NOT_FOUND",
+                    "The specified task definition does not exist. Specify a valid account, family, revision and try again.",
+                ));
                 continue;
             }
         };
         match rev.status() {
-            TaskDefinitionStatus::Active => failures.push(Failure {
-                detail: Some(
-                    "The specified task definition is still in ACTIVE status. Please deregister the target and try again."
-                        .into(),
-                ),
-                ..failure("TASK_DEFINITION_IS_ACTIVE")
-            }),
+            TaskDefinitionStatus::Active => failures.push(failure(
+                "TASK_DEFINITION_IS_ACTIVE",
+                "The specified task definition is still in ACTIVE status. Please deregister the target and try again.",
+            )),
             _ => {
                 let data = Arc::make_mut(&mut rev.data);
                 data.status = Some(TaskDefinitionStatus::DeleteInProgress);

@@ -168,10 +168,11 @@ async fn metadata_listener(bind: SocketAddr) -> Option<TcpListener> {
         Ok(l) => Some(l),
         Err(first) => match TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await {
             Ok(l) => {
-                tracing::info!(
-                    "{bind} is taken ({first}); task endpoints use {:?}",
-                    l.local_addr()
+                let used = l.local_addr().map_or_else(
+                    |_| format!("a free port on {}", bind.ip()),
+                    |a| a.to_string(),
                 );
+                tracing::info!("{bind} is taken ({first}); task endpoints use {used}");
                 Some(l)
             }
             Err(e) => {

@@ -526,6 +526,72 @@ async fn draining_an_instance_moves_its_service_tasks() {
 }
 
 #[tokio::test]
+async fn a_daemon_services_desired_count_is_the_number_of_its_instances() {
+    let w = World::new().await;
+    let a = w.instance(2048, "us-east-1a").await;
+    w.instance(2048, "us-east-1b").await;
+    let td = w.task_definition("agent", "").await;
+    let created = w
+        .ecs
+        .create_service()
+        .cluster("c")
+        .service_name("agent")
+        .task_definition(&td)
+        .scheduling_strategy(SchedulingStrategy::Daemon)
+        .send()
+        .await
+        .expect("create daemon");
+    // ECS sets a DAEMON service's desiredCount to the instances it places a task on, so the
+    // services-stable waiter (running = desired) holds only once the tasks run.
+    let svc = created.service().expect("service");
+    assert_eq!(svc.desired_count(), 2);
+    assert_eq!(svc.deployments()[0].desired_count(), 2);
+    w.wait_service("agent", "two daemon tasks", steady(2)).await;
+
+    // It follows the instances as they come and go.
+    w.instance(2048, "us-east-1c").await;
+    let s = w
+        .wait_service("agent", "a task on the new instance", steady(3))
+        .await;
+    assert_eq!(s.desired_count(), 3);
+    w.ecs
+        .update_container_instances_state()
+        .cluster("c")
+        .container_instances(&a)
+        .status(ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .expect("drain");
+    let s = w
+        .wait_service("agent", "none on the drained instance", steady(2))
+        .await;
+    assert_eq!(s.desired_count(), 2);
+    assert_eq!(s.deployments()[0].desired_count(), 2);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_daemon_service_without_instances_of_its_own_runs_on_the_executor_host() {
+    // The cluster has no registered instance: like any EC2 capacity berth needs, the
+    // executor's host joins it as a container instance.
+    let w = World::new().await;
+    let td = w.task_definition("host", "").await;
+    let created = w
+        .ecs
+        .create_service()
+        .cluster("c")
+        .service_name("host")
+        .task_definition(&td)
+        .scheduling_strategy(SchedulingStrategy::Daemon)
+        .send()
+        .await
+        .expect("create daemon");
+    assert_eq!(created.service().map(|s| s.desired_count()), Some(1));
+    w.wait_service("host", "one daemon task", steady(1)).await;
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_daemon_service_runs_one_task_per_instance() {
     let w = World::new().await;
     for az in ["us-east-1a", "us-east-1b", "us-east-1c"] {

@@ -6,9 +6,9 @@
 //! instance for DAEMON.
 
 use super::PAGES;
-use super::scheduler::{ProgressSeen, Throttle, deployments, task_sets};
+use super::scheduler::{ProgressSeen, Throttle, daemon_desired_count, deployments, task_sets};
 use super::tasks::{self, Launch};
-use super::{State, arn, clusters, tags, task_definitions};
+use super::{State, arn, clusters, container_instances, tags, task_definitions};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -238,6 +238,7 @@ pub fn create(
     }
     let ecs_controlled = controller.r#type == DeploymentControllerType::Ecs;
     let desired = match (daemon, req.desired_count) {
+        // Counted below, once the request is known to be valid.
         (true, _) => 0,
         (false, Some(n)) if n >= 0 => n,
         (false, Some(_)) => {
@@ -284,6 +285,14 @@ pub fn create(
             "A service can have at most 5 placement strategies and 10 placement constraints."
         ));
     }
+    let desired = if daemon {
+        // A DAEMON service needs EC2 capacity: the executor's hosts, unless the cluster has
+        // instances of its own. Its desired count is a task on each.
+        container_instances::ensure_for_cluster(region, &cluster);
+        daemon_desired_count(region, &cluster)
+    } else {
+        desired
+    };
     let fargate = launch.launch_type == LaunchType::Fargate;
     let data = WireService {
         service_arn: Some(region.arn(&format!("service/{cluster}/{name}"))),

@@ -62,6 +62,9 @@ fn reconcile_service_once(
     record_failures(svc, &failures, now);
     trip_circuit_breaker(region, &pass);
     let plan = plan(region, &pass, now);
+    if pass.daemon {
+        follow_instances(region, &pass, plan.target);
+    }
     let (started, unplaced) = carry_out(region, placements, &pass, &plan);
     settle(
         region,
@@ -310,12 +313,11 @@ fn plan(region: &State, pass: &Pass, now: f64) -> Plan {
     let total = live.len() as i32;
 
     let (target, max_total, min_healthy) = if pass.daemon {
-        let n = region
-            .container_instances
-            .values()
-            .filter(|ci| ci.cluster == *cluster && ci.status() == ContainerInstanceStatus::Active)
-            .count() as i32;
-        let n = if draining { 0 } else { n };
+        let n = if draining {
+            0
+        } else {
+            super::daemon_desired_count(region, cluster)
+        };
         (n, n + doomed.len() as i32, 0)
     } else {
         let desired = svc.desired_count;
@@ -376,6 +378,19 @@ fn plan(region: &State, pass: &Pass, now: f64) -> Plan {
         target,
         start,
         to_stop,
+    }
+}
+
+/// DAEMON: the service and its PRIMARY deployment want a task on each of its instances.
+fn follow_instances(region: &mut State, pass: &Pass, target: i32) {
+    if let Some(svc) = region.services.get_mut(pass.k)
+        && svc.desired_count != target
+    {
+        svc.desired_count = target;
+        if let Some(d) = svc.deployments.first_mut() {
+            d.data.desired_count = Some(target);
+            d.data.updated_at = Some(Timestamp::now());
+        }
     }
 }
 

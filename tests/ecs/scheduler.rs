@@ -297,6 +297,142 @@ async fn a_failing_deployment_trips_the_circuit_breaker_and_rolls_back() {
     w.server.shutdown().await;
 }
 
+impl World {
+    /// A service of one task (minimumHealthyPercent 100, maximumPercent 200) with the circuit
+    /// breaker on, updated to `bad` as soon as the services-stable waiter would pass on `good`.
+    async fn one_task_service_updated_once_stable(
+        &self,
+        name: &str,
+        good: &str,
+        bad: &str,
+        rollback: bool,
+    ) -> String {
+        self.ecs
+            .create_service()
+            .cluster("c")
+            .service_name(name)
+            .task_definition(good)
+            .desired_count(1)
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .minimum_healthy_percent(100)
+                    .maximum_percent(200)
+                    .deployment_circuit_breaker(
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(rollback)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create");
+        // What `aws ecs wait services-stable` waits for.
+        self.wait_service(name, "services-stable", |s| {
+            s.deployments().len() == 1 && s.running_count() == s.desired_count()
+        })
+        .await;
+        let first = self.tasks(Some(name), DesiredStatus::Running).await;
+        self.ecs
+            .update_service()
+            .cluster("c")
+            .service(name)
+            .task_definition(bad)
+            .send()
+            .await
+            .expect("update");
+        first[0].task_arn().expect("arn").to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_restarts_the_last_completed_deployment_after_its_tasks_were_replaced() {
+    let w = World::new().await;
+    let good = w.task_definition("one", "").await;
+    let bad = w.task_definition("one", "exit=1 after=100ms").await;
+    let first = w
+        .one_task_service_updated_once_stable("one", &good, &bad, true)
+        .await;
+    // The new task reached RUNNING, so the old one was stopped and its deployment drained;
+    // then the new revision's tasks kept exiting and the circuit breaker tripped.
+    let s = w
+        .wait_service("one", "the rollback to the good revision", |s| {
+            s.task_definition() == Some(good.as_str()) && steady(1)(s)
+        })
+        .await;
+    let messages: Vec<&str> = s.events().iter().filter_map(|e| e.message()).collect();
+    assert!(
+        messages.iter().any(|m| m.contains("rolling back")),
+        "{messages:?}"
+    );
+    let running = w.tasks(Some("one"), DesiredStatus::Running).await;
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].task_definition_arn(), Some(good.as_str()));
+    assert_ne!(
+        running[0].task_arn(),
+        Some(first.as_str()),
+        "a task started again"
+    );
+    assert_eq!(
+        w.task(&first).await.last_status(),
+        Some("STOPPED"),
+        "the first task was replaced during the update"
+    );
+    // The history agrees: the first deployment succeeded, the update was rolled back to it.
+    wait_for(
+        "ROLLBACK_SUCCESSFUL over SUCCESSFUL",
+        || async {
+            let list = w
+                .ecs
+                .list_service_deployments()
+                .cluster("c")
+                .service("one")
+                .send()
+                .await
+                .expect("list service deployments");
+            list.service_deployments()
+                .iter()
+                .filter_map(|d| d.status().map(|s| s.as_str().to_owned()))
+                .collect::<Vec<_>>()
+        },
+        |statuses| statuses == &["ROLLBACK_SUCCESSFUL", "SUCCESSFUL"],
+    )
+    .await;
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_deployment_without_rollback_launches_no_more_tasks() {
+    let w = World::new().await;
+    let good = w.task_definition("stay", "").await;
+    let bad = w.task_definition("stay", "exit=1 after=100ms").await;
+    w.one_task_service_updated_once_stable("stay", &good, &bad, false)
+        .await;
+    let failed =
+        |s: &Service| s.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("FAILED");
+    let s = w
+        .wait_service("stay", "the deployment to fail", failed)
+        .await;
+    assert_eq!(s.task_definition(), Some(bad.as_str()), "no rollback");
+    let launched = w.tasks(Some("stay"), DesiredStatus::Stopped).await.len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let s = w.service("stay").await;
+    assert!(failed(&s), "{s:#?}");
+    assert_eq!((s.running_count(), s.pending_count()), (0, 0));
+    assert!(
+        w.tasks(Some("stay"), DesiredStatus::Running)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        w.tasks(Some("stay"), DesiredStatus::Stopped).await.len(),
+        launched,
+        "a FAILED deployment launches no new tasks"
+    );
+    w.server.shutdown().await;
+}
+
 #[tokio::test]
 async fn tasks_that_never_start_are_relaunched_ever_more_slowly_until_a_new_revision() {
     let w = World::new().await;

@@ -6,7 +6,10 @@
 //! instance for DAEMON.
 
 use super::PAGES;
-use super::scheduler::{ProgressSeen, Throttle, daemon_desired_count, deployments, task_sets};
+use super::scheduler::{
+    ProgressSeen, Throttle, daemon_desired_count, deployments, reach_steady_state, runs_as_wanted,
+    task_sets,
+};
 use super::tasks::{self, Launch};
 use super::{State, arn, clusters, container_instances, tags, task_definitions};
 use crate::api_err;
@@ -465,6 +468,14 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
         Some(s) if !s.is_empty() => Some(tasks::resolve_launch(region, &cluster, None, Some(s))?),
         _ => None,
     };
+    // Read before the update changes anything: see `completed` below.
+    let ran_as_wanted = runs_as_wanted(
+        region,
+        &key(
+            &cluster,
+            req.service.rsplit('/').next().unwrap_or(&req.service),
+        ),
+    );
     let svc = active_mut(region, &cluster, &req.service)?;
     if let Some(n) = req.desired_count
         && n < 0
@@ -535,15 +546,25 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
         propagate_tags,
         enable_ecs_managed_tags
     );
-    if redeploy
-        && svc.controller() == DeploymentControllerType::Ecs
-        && let Some(td) = td_for_check
-    {
+    let deploy =
+        td_for_check.filter(|_| redeploy && svc.controller() == DeploymentControllerType::Ecs);
+    // A PRIMARY deployment that ran as wanted (the user may have seen services-stable pass)
+    // completes now, as the scheduler would have a moment later, rather than never: a circuit
+    // breaker tripping on the new deployment goes back to "the last deployment that completed
+    // successfully", even once its tasks are gone.
+    let completed = deploy.is_some() && ran_as_wanted;
+    if completed {
+        reach_steady_state(svc);
+    }
+    if let Some(td) = deploy {
         start_deployment(svc, td, None);
     }
     let name = svc.name.clone();
     svc.progress.deployments = None;
     svc.changed_by_api = true;
+    if completed {
+        deployments::progress(region, &cluster, &name);
+    }
     deployments::started(region, &cluster, &name);
     let svc = region
         .services

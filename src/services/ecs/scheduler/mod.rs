@@ -9,7 +9,7 @@ mod reconcile;
 pub mod task_sets;
 mod throttle;
 
-pub use reconcile::failure_threshold;
+pub use reconcile::{failure_threshold, reach_steady_state, runs_as_wanted};
 pub use throttle::Throttle;
 
 use crate::services::ecs::services::Service;

@@ -556,19 +556,8 @@ fn settle(
         && after.old_left == 0
         && after.primary_running == plan.target
         && !after.any_pending;
-    let d = &mut svc.deployments[0];
-    if complete && d.rollout() == Some(&DeploymentRolloutState::InProgress) {
-        d.data.rollout_state = Some(DeploymentRolloutState::Completed);
-        d.data.rollout_state_reason = Some(format!("ECS deployment {primary_id} completed."));
-        d.data.updated_at = Some(Timestamp::now());
-        svc.last_completed = Some((primary_id.clone(), d.definition.clone()));
-        svc.event(format!(
-            "(service {name}) (deployment {primary_id}) deployment completed."
-        ));
-    }
-    if complete && !svc.steady && svc.status == "ACTIVE" {
-        svc.steady = true;
-        svc.event(format!("(service {name}) has reached a steady state."));
+    if complete {
+        reach_steady_state(svc);
     }
     if svc.status == "DRAINING" && after.all_stopped {
         svc.status = "INACTIVE".into();
@@ -611,6 +600,57 @@ fn settle(
         svc.quiet = quiet;
     }
     moved
+}
+
+/// The service runs what its PRIMARY deployment wants: the deployment is COMPLETED (and the
+/// last one a circuit-breaker rollback can go back to), and the service has reached a steady
+/// state.
+pub fn reach_steady_state(svc: &mut Service) {
+    let name = svc.name.clone();
+    let Some(d) = svc.deployments.first_mut() else {
+        return;
+    };
+    let id = d.id().to_owned();
+    if d.rollout() == Some(&DeploymentRolloutState::InProgress) {
+        d.data.rollout_state = Some(DeploymentRolloutState::Completed);
+        d.data.rollout_state_reason = Some(format!("ECS deployment {id} completed."));
+        d.data.updated_at = Some(Timestamp::now());
+        svc.last_completed = Some((id.clone(), d.definition.clone()));
+        svc.event(format!(
+            "(service {name}) (deployment {id}) deployment completed."
+        ));
+    }
+    if !svc.steady && svc.status == "ACTIVE" {
+        svc.steady = true;
+        svc.event(format!("(service {name}) has reached a steady state."));
+    }
+}
+
+/// Whether service `k`'s only deployment runs all its tasks, healthy, with none pending and
+/// none failed: the steady state the services-stable waiter reports, and for ECS the moment
+/// the deployment is COMPLETED. The scheduler itself waits [`STABILITY_SECS`] more before it
+/// says so, so that a crash-looping revision does not look completed between two crashes.
+pub fn runs_as_wanted(region: &State, k: &(String, String)) -> bool {
+    let Some(svc) = region.services.get(k) else {
+        return false;
+    };
+    let [primary] = svc.deployments.as_slice() else {
+        return false;
+    };
+    if primary.rollout() != Some(&DeploymentRolloutState::InProgress)
+        || primary.data.failed_tasks.unwrap_or(0) > 0
+        || !deployments::gate(region, &k.0, &k.1, primary.id()).complete
+    {
+        return false;
+    }
+    let mut running = 0;
+    for t in tasks::of_service(region, &k.0, &k.1).filter(|t| t.desired_running()) {
+        if t.deployment_id.as_deref() != Some(primary.id()) || !t.is_healthy_running() {
+            return false;
+        }
+        running += 1;
+    }
+    running == svc.desired_count
 }
 
 /// `(task a) (task b)`, as service events name tasks.

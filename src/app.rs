@@ -198,10 +198,11 @@ async fn metadata_listener(bind: SocketAddr) -> Option<TcpListener> {
         Ok(l) => Some(l),
         Err(first) => match TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await {
             Ok(l) => {
-                tracing::info!(
-                    "{bind} is taken ({first}); task endpoints use {:?}",
-                    l.local_addr()
+                let used = l.local_addr().map_or_else(
+                    |_| format!("a free port on {}", bind.ip()),
+                    |a| a.to_string(),
                 );
+                tracing::info!("{bind} is taken ({first}); task endpoints use {used}");
                 Some(l)
             }
             Err(e) => {
@@ -220,7 +221,7 @@ async fn dns_listener(bind: SocketAddr, forward: bool) -> std::io::Result<dns::s
         Err(first) => {
             let l = dns::server::Listener::bind(SocketAddr::new(bind.ip(), 0), forward).await?;
             tracing::info!(
-                "DNS: {bind} is taken ({first}); the host's DNS server answers on {}",
+                "DNS: {bind} is in use ({first}); the host's DNS server answers on {}",
                 l.local_addr().map(|a| a.to_string()).unwrap_or_default()
             );
             Ok(l)

@@ -4,7 +4,9 @@
 //!
 //! `BERTH_FAKE="exit=3 after=2s"` exits with code 3 two seconds after RUNNING;
 //! `pull=fail` never starts (CannotPullContainerError); `start=500ms` stays PENDING that long;
-//! `health=unhealthy` reports UNHEALTHY once running; `oom` is killed for memory (exit 137).
+//! `stop=2s` keeps running that long after it is told to stop (a process that ignores SIGTERM
+//! until the stop timeout); `health=unhealthy` reports UNHEALTHY once running; `oom` is killed
+//! for memory (exit 137).
 //! Without a script a container runs until it is stopped.
 
 use super::{ContainerReport, Executor, Host, Phase, TaskSpec, TaskUpdate, UpdateSender};
@@ -57,6 +59,7 @@ struct Script {
     after: Duration,
     pull_fails: bool,
     start: Duration,
+    stop: Duration,
     health: Option<HealthStatus>,
     oom: bool,
 }
@@ -88,6 +91,7 @@ impl Script {
                 "after" => s.after = parse_duration(value),
                 "pull" => s.pull_fails = value == "fail",
                 "start" => s.start = parse_duration(value),
+                "stop" => s.stop = parse_duration(value),
                 "health" => {
                     s.health = Some(HealthStatus::from(value.to_ascii_uppercase().as_str()))
                 }
@@ -310,6 +314,7 @@ async fn run_task(task: &mut FakeTask, stop: &Notify, updates: &UpdateSender) {
         tokio::select! {
             _ = tokio::time::sleep_until(began + after) => {}
             _ = stop.notified() => {
+                wind_down(containers).await;
                 stop_all(containers, 143);
                 send(Phase::Stopped, containers, &|_| {});
                 return;
@@ -337,8 +342,15 @@ async fn run_task(task: &mut FakeTask, stop: &Notify, updates: &UpdateSender) {
         send(Phase::Running, containers, &|_| {});
     }
     stop.notified().await;
+    wind_down(containers).await;
     stop_all(containers, 143);
     send(Phase::Stopped, containers, &|_| {});
+}
+
+/// A running task told to stop: its containers take as long as the slowest script says.
+async fn wind_down(containers: &[FakeContainer]) {
+    let slowest = containers.iter().map(|c| c.script.stop).max();
+    tokio::time::sleep(slowest.unwrap_or_default()).await;
 }
 
 /// Stops whatever still runs, as SIGTERM would (exit 143 for a process that dies of it).
@@ -394,6 +406,7 @@ mod tests {
             Script::parse("start=500ms").start,
             Duration::from_millis(500)
         );
+        assert_eq!(Script::parse("stop=2s").stop, Duration::from_secs(2));
         assert_eq!(Script::parse("oom").exit, Some(137));
         assert_eq!(
             Script::parse("health=unhealthy").health,

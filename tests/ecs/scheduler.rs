@@ -44,8 +44,19 @@ async fn a_service_of_three_reaches_steady_state_and_replaces_a_stopped_task() {
         (config.maximum_percent(), config.minimum_healthy_percent()),
         (Some(200), Some(100))
     );
+    // The rollout state's reason names the deployment, in progress as when completed.
+    let first = &svc.deployments()[0];
+    let id = first.id().expect("deployment id");
+    assert_eq!(
+        first.rollout_state_reason(),
+        Some(format!("ECS deployment {id} in progress.").as_str())
+    );
 
     let s = w.wait_service("web", "steady state", steady(3)).await;
+    assert_eq!(
+        s.deployments()[0].rollout_state_reason(),
+        Some(format!("ECS deployment {id} completed.").as_str())
+    );
     assert!(s.events().iter().any(|e| {
         e.message()
             .unwrap_or("")
@@ -120,6 +131,51 @@ async fn an_essential_container_that_exits_stops_its_task_with_the_exit_code() {
     );
     assert_eq!(task.containers()[0].exit_code(), Some(3));
     assert!(task.started_at().is_some() && task.stopped_at().is_some());
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn stop_task_shows_its_reason_at_once_while_the_task_winds_down() {
+    let w = World::new().await;
+    // The container takes 2 s to stop, as one that ignores SIGTERM until the stop timeout.
+    let td = w.task_definition("slow", "stop=2s").await;
+    let run = w
+        .ecs
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .send()
+        .await
+        .expect("run");
+    let arn = run.tasks()[0].task_arn().expect("arn").to_owned();
+    w.wait_task(&arn, "RUNNING", |t| t.last_status() == Some("RUNNING"))
+        .await;
+    let stopped = w
+        .ecs
+        .stop_task()
+        .cluster("c")
+        .task(&arn)
+        .reason("rotating")
+        .send()
+        .await
+        .expect("stop task");
+    // AWS: the reason "appears in subsequent DescribeTasks API operations on this task".
+    let shows_the_stop = |t: &aws_sdk_ecs::types::Task| {
+        t.desired_status() == Some("STOPPED")
+            && t.stopped_reason() == Some("rotating")
+            && t.stop_code().map(|c| c.as_str()) == Some("UserInitiated")
+            && t.stopping_at().is_some()
+    };
+    let answered = stopped.task().expect("task");
+    assert!(shows_the_stop(answered), "{answered:#?}");
+    let t = w.task(&arn).await;
+    assert_eq!(t.last_status(), Some("RUNNING"), "still winding down");
+    assert!(shows_the_stop(&t), "{t:#?}");
+    let t = w
+        .wait_task(&arn, "STOPPED", |t| t.last_status() == Some("STOPPED"))
+        .await;
+    assert!(shows_the_stop(&t), "{t:#?}");
+    assert!(t.stopped_at().is_some());
     w.server.shutdown().await;
 }
 
@@ -238,6 +294,142 @@ async fn a_failing_deployment_trips_the_circuit_breaker_and_rolls_back() {
     );
     let primary = &s.deployments()[0];
     assert_eq!(primary.task_definition(), Some(good.as_str()));
+    w.server.shutdown().await;
+}
+
+impl World {
+    /// A service of one task (minimumHealthyPercent 100, maximumPercent 200) with the circuit
+    /// breaker on, updated to `bad` as soon as the services-stable waiter would pass on `good`.
+    async fn one_task_service_updated_once_stable(
+        &self,
+        name: &str,
+        good: &str,
+        bad: &str,
+        rollback: bool,
+    ) -> String {
+        self.ecs
+            .create_service()
+            .cluster("c")
+            .service_name(name)
+            .task_definition(good)
+            .desired_count(1)
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .minimum_healthy_percent(100)
+                    .maximum_percent(200)
+                    .deployment_circuit_breaker(
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(rollback)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create");
+        // What `aws ecs wait services-stable` waits for.
+        self.wait_service(name, "services-stable", |s| {
+            s.deployments().len() == 1 && s.running_count() == s.desired_count()
+        })
+        .await;
+        let first = self.tasks(Some(name), DesiredStatus::Running).await;
+        self.ecs
+            .update_service()
+            .cluster("c")
+            .service(name)
+            .task_definition(bad)
+            .send()
+            .await
+            .expect("update");
+        first[0].task_arn().expect("arn").to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_restarts_the_last_completed_deployment_after_its_tasks_were_replaced() {
+    let w = World::new().await;
+    let good = w.task_definition("one", "").await;
+    let bad = w.task_definition("one", "exit=1 after=100ms").await;
+    let first = w
+        .one_task_service_updated_once_stable("one", &good, &bad, true)
+        .await;
+    // The new task reached RUNNING, so the old one was stopped and its deployment drained;
+    // then the new revision's tasks kept exiting and the circuit breaker tripped.
+    let s = w
+        .wait_service("one", "the rollback to the good revision", |s| {
+            s.task_definition() == Some(good.as_str()) && steady(1)(s)
+        })
+        .await;
+    let messages: Vec<&str> = s.events().iter().filter_map(|e| e.message()).collect();
+    assert!(
+        messages.iter().any(|m| m.contains("rolling back")),
+        "{messages:?}"
+    );
+    let running = w.tasks(Some("one"), DesiredStatus::Running).await;
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].task_definition_arn(), Some(good.as_str()));
+    assert_ne!(
+        running[0].task_arn(),
+        Some(first.as_str()),
+        "a task started again"
+    );
+    assert_eq!(
+        w.task(&first).await.last_status(),
+        Some("STOPPED"),
+        "the first task was replaced during the update"
+    );
+    // The history agrees: the first deployment succeeded, the update was rolled back to it.
+    wait_for(
+        "ROLLBACK_SUCCESSFUL over SUCCESSFUL",
+        || async {
+            let list = w
+                .ecs
+                .list_service_deployments()
+                .cluster("c")
+                .service("one")
+                .send()
+                .await
+                .expect("list service deployments");
+            list.service_deployments()
+                .iter()
+                .filter_map(|d| d.status().map(|s| s.as_str().to_owned()))
+                .collect::<Vec<_>>()
+        },
+        |statuses| statuses == &["ROLLBACK_SUCCESSFUL", "SUCCESSFUL"],
+    )
+    .await;
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_deployment_without_rollback_launches_no_more_tasks() {
+    let w = World::new().await;
+    let good = w.task_definition("stay", "").await;
+    let bad = w.task_definition("stay", "exit=1 after=100ms").await;
+    w.one_task_service_updated_once_stable("stay", &good, &bad, false)
+        .await;
+    let failed =
+        |s: &Service| s.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("FAILED");
+    let s = w
+        .wait_service("stay", "the deployment to fail", failed)
+        .await;
+    assert_eq!(s.task_definition(), Some(bad.as_str()), "no rollback");
+    let launched = w.tasks(Some("stay"), DesiredStatus::Stopped).await.len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let s = w.service("stay").await;
+    assert!(failed(&s), "{s:#?}");
+    assert_eq!((s.running_count(), s.pending_count()), (0, 0));
+    assert!(
+        w.tasks(Some("stay"), DesiredStatus::Running)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        w.tasks(Some("stay"), DesiredStatus::Stopped).await.len(),
+        launched,
+        "a FAILED deployment launches no new tasks"
+    );
     w.server.shutdown().await;
 }
 
@@ -466,6 +658,72 @@ async fn draining_an_instance_moves_its_service_tasks() {
         |spread| spread.get(&b) == Some(&2) && !spread.contains_key(&a),
     )
     .await;
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_daemon_services_desired_count_is_the_number_of_its_instances() {
+    let w = World::new().await;
+    let a = w.instance(2048, "us-east-1a").await;
+    w.instance(2048, "us-east-1b").await;
+    let td = w.task_definition("agent", "").await;
+    let created = w
+        .ecs
+        .create_service()
+        .cluster("c")
+        .service_name("agent")
+        .task_definition(&td)
+        .scheduling_strategy(SchedulingStrategy::Daemon)
+        .send()
+        .await
+        .expect("create daemon");
+    // ECS sets a DAEMON service's desiredCount to the instances it places a task on, so the
+    // services-stable waiter (running = desired) holds only once the tasks run.
+    let svc = created.service().expect("service");
+    assert_eq!(svc.desired_count(), 2);
+    assert_eq!(svc.deployments()[0].desired_count(), 2);
+    w.wait_service("agent", "two daemon tasks", steady(2)).await;
+
+    // It follows the instances as they come and go.
+    w.instance(2048, "us-east-1c").await;
+    let s = w
+        .wait_service("agent", "a task on the new instance", steady(3))
+        .await;
+    assert_eq!(s.desired_count(), 3);
+    w.ecs
+        .update_container_instances_state()
+        .cluster("c")
+        .container_instances(&a)
+        .status(ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .expect("drain");
+    let s = w
+        .wait_service("agent", "none on the drained instance", steady(2))
+        .await;
+    assert_eq!(s.desired_count(), 2);
+    assert_eq!(s.deployments()[0].desired_count(), 2);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_daemon_service_without_instances_of_its_own_runs_on_the_executor_host() {
+    // The cluster has no registered instance: like any EC2 capacity berth needs, the
+    // executor's host joins it as a container instance.
+    let w = World::new().await;
+    let td = w.task_definition("host", "").await;
+    let created = w
+        .ecs
+        .create_service()
+        .cluster("c")
+        .service_name("host")
+        .task_definition(&td)
+        .scheduling_strategy(SchedulingStrategy::Daemon)
+        .send()
+        .await
+        .expect("create daemon");
+    assert_eq!(created.service().map(|s| s.desired_count()), Some(1));
+    w.wait_service("host", "one daemon task", steady(1)).await;
     w.server.shutdown().await;
 }
 

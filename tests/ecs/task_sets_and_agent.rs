@@ -295,6 +295,41 @@ async fn the_primary_task_set_gives_the_service_its_configuration() {
 }
 
 #[tokio::test]
+async fn a_services_task_sets_are_listed_in_the_order_they_were_created() {
+    let w = World::new().await;
+    let td = w.task_definition("order", "").await;
+    w.external_service("order", 0).await;
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let set = w.task_set("order", &td, 0.0).await;
+        created.push(set.task_set_arn().expect("arn").to_owned());
+    }
+    // Their ids are random: the order they sort in by ARN is a matter of chance (1 in 120).
+    let described = w
+        .ecs
+        .describe_task_sets()
+        .cluster("c")
+        .service("order")
+        .send()
+        .await
+        .expect("describe task sets");
+    let listed: Vec<&str> = described
+        .task_sets()
+        .iter()
+        .filter_map(|s| s.task_set_arn())
+        .collect();
+    assert_eq!(listed, created);
+    let svc = w.service("order").await;
+    let listed: Vec<&str> = svc
+        .task_sets()
+        .iter()
+        .filter_map(|s| s.task_set_arn())
+        .collect();
+    assert_eq!(listed, created);
+    w.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn task_sets_obey_the_rules_for_creating_describing_and_deleting() {
     let w = World::new().await;
     let td = w.task_definition("rules", "").await;

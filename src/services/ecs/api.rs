@@ -499,7 +499,10 @@ impl Api for Ecs {
         input: TagResourceRequest,
     ) -> Result<TagResourceResponse, ApiError> {
         self.write(ctx, |r| {
-            tags::merge(tags::of_resource(r, &input.resource_arn)?, &input.tags)
+            tags::merge(
+                tags::of_resource(r, &input.resource_arn, tags::Call::Change)?,
+                &input.tags,
+            )
         })?;
         Ok(TagResourceResponse {})
     }
@@ -510,7 +513,10 @@ impl Api for Ecs {
         input: UntagResourceRequest,
     ) -> Result<UntagResourceResponse, ApiError> {
         self.write(ctx, |r| {
-            tags::remove(tags::of_resource(r, &input.resource_arn)?, &input.tag_keys);
+            tags::remove(
+                tags::of_resource(r, &input.resource_arn, tags::Call::Change)?,
+                &input.tag_keys,
+            );
             Ok::<_, ApiError>(())
         })?;
         Ok(UntagResourceResponse {})
@@ -522,7 +528,7 @@ impl Api for Ecs {
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, ApiError> {
         let found = self.write(ctx, |r| {
-            tags::of_resource(r, &input.resource_arn).map(|t| t.clone())
+            tags::of_resource(r, &input.resource_arn, tags::Call::List).map(|t| t.clone())
         })?;
         Ok(ListTagsForResourceResponse { tags: Some(found) })
     }

@@ -9,7 +9,8 @@ use crate::aws::pagination::Page;
 use crate::wire::ecs::{
     AutoScalingGroupProvider, AutoScalingGroupProviderUpdate,
     CapacityProvider as WireCapacityProvider, CapacityProviderStatus, CapacityProviderStrategyItem,
-    CapacityProviderType, CapacityProviderUpdateStatus, ManagedTerminationProtection, Tag,
+    CapacityProviderType, CapacityProviderUpdateStatus, ManagedScaling,
+    ManagedTerminationProtection, Tag,
 };
 
 pub const BUILT_IN: &[&str] = &["FARGATE", "FARGATE_SPOT"];
@@ -151,13 +152,7 @@ pub fn create(
     }
     let tags = tags::from_request(tags)?;
     // AWS fills in the managed scaling and termination protection defaults.
-    let mut scaling = asg.managed_scaling.take().unwrap_or_default();
-    scaling.status.get_or_insert_with(|| "DISABLED".into());
-    scaling.target_capacity.get_or_insert(100);
-    scaling.minimum_scaling_step_size.get_or_insert(1);
-    scaling.maximum_scaling_step_size.get_or_insert(10_000);
-    scaling.instance_warmup_period.get_or_insert(300);
-    asg.managed_scaling = Some(scaling);
+    asg.managed_scaling = Some(scaling_with_defaults(asg.managed_scaling.take()));
     asg.managed_termination_protection
         .get_or_insert(ManagedTerminationProtection::Disabled);
     let data = WireCapacityProvider {
@@ -173,6 +168,19 @@ pub fn create(
     let out = cp.to_wire(true);
     region.capacity_providers.insert(name, cp);
     Ok(out)
+}
+
+/// Managed scaling with the documented default of every member not given: status DISABLED,
+/// targetCapacity 100, minimumScalingStepSize 1, maximumScalingStepSize 10000,
+/// instanceWarmupPeriod 300.
+fn scaling_with_defaults(given: Option<ManagedScaling>) -> ManagedScaling {
+    let mut scaling = given.unwrap_or_default();
+    scaling.status.get_or_insert_with(|| "DISABLED".into());
+    scaling.target_capacity.get_or_insert(100);
+    scaling.minimum_scaling_step_size.get_or_insert(1);
+    scaling.maximum_scaling_step_size.get_or_insert(10_000);
+    scaling.instance_warmup_period.get_or_insert(300);
+    scaling
 }
 
 fn custom_mut<'a>(region: &'a mut State, id: &str) -> Result<&'a mut CapacityProvider, ApiError> {
@@ -197,7 +205,11 @@ pub fn update(
 ) -> Result<WireCapacityProvider, ApiError> {
     let cp = custom_mut(region, id)?;
     if let (Some(u), Some(asg)) = (update, cp.data.auto_scaling_group_provider.as_mut()) {
-        asg.managed_scaling = u.managed_scaling.or(asg.managed_scaling.take());
+        // A managedScaling given replaces the provider's; its members left out take their
+        // defaults, as at CreateCapacityProvider.
+        if u.managed_scaling.is_some() {
+            asg.managed_scaling = Some(scaling_with_defaults(u.managed_scaling));
+        }
         asg.managed_termination_protection = u
             .managed_termination_protection
             .or(asg.managed_termination_protection.take());

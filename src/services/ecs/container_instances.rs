@@ -323,7 +323,14 @@ pub fn describe(
     with_tags: bool,
 ) -> Result<(Vec<WireInstance>, Vec<crate::wire::ecs::Failure>), ApiError> {
     let cluster = clusters::active(region, cluster)?.name.clone();
-    if ids.is_empty() || ids.len() > 100 {
+    // AWS's answer to an empty list, as peer emulators record it.
+    if ids.is_empty() {
+        return Err(api_err!(
+            ecs::ClientException,
+            "Container Instances cannot be empty."
+        ));
+    }
+    if ids.len() > 100 {
         return Err(api_err!(
             ecs::InvalidParameterException,
             "containerInstances can have at most 100 items."

@@ -6,9 +6,12 @@
 //! instance for DAEMON.
 
 use super::PAGES;
-use super::scheduler::{ProgressSeen, Throttle, deployments, task_sets};
+use super::scheduler::{
+    ProgressSeen, Throttle, daemon_desired_count, deployments, reach_steady_state, runs_as_wanted,
+    task_sets,
+};
 use super::tasks::{self, Launch};
-use super::{State, arn, clusters, tags, task_definitions};
+use super::{State, arn, clusters, container_instances, tags, task_definitions};
 use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
@@ -156,9 +159,12 @@ fn new_deployment(
 ) -> Deployment {
     let now = Timestamp::now();
     let fargate = launch.launch_type == LaunchType::Fargate;
+    let id = deployment_id();
     Deployment {
         data: WireDeployment {
-            id: Some(deployment_id()),
+            // AWS names the deployment in its reason: "ECS deployment ecs-svc/… in progress."
+            rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
+            id: Some(id),
             status: Some("PRIMARY".into()),
             task_definition: definition.task_definition_arn.clone(),
             desired_count: Some(desired),
@@ -176,7 +182,6 @@ fn new_deployment(
             platform_family: fargate.then(|| "Linux".into()),
             network_configuration: network,
             rollout_state: Some(DeploymentRolloutState::InProgress),
-            rollout_state_reason: Some("ECS deployment in progress.".into()),
             ..Default::default()
         },
         definition,
@@ -236,6 +241,7 @@ pub fn create(
     }
     let ecs_controlled = controller.r#type == DeploymentControllerType::Ecs;
     let desired = match (daemon, req.desired_count) {
+        // Counted below, once the request is known to be valid.
         (true, _) => 0,
         (false, Some(n)) if n >= 0 => n,
         (false, Some(_)) => {
@@ -282,6 +288,14 @@ pub fn create(
             "A service can have at most 5 placement strategies and 10 placement constraints."
         ));
     }
+    let desired = if daemon {
+        // A DAEMON service needs EC2 capacity: the executor's hosts, unless the cluster has
+        // instances of its own. Its desired count is a task on each.
+        container_instances::ensure_for_cluster(region, &cluster);
+        daemon_desired_count(region, &cluster)
+    } else {
+        desired
+    };
     let fargate = launch.launch_type == LaunchType::Fargate;
     let data = WireService {
         service_arn: Some(region.arn(&format!("service/{cluster}/{name}"))),
@@ -454,6 +468,14 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
         Some(s) if !s.is_empty() => Some(tasks::resolve_launch(region, &cluster, None, Some(s))?),
         _ => None,
     };
+    // Read before the update changes anything: see `completed` below.
+    let ran_as_wanted = runs_as_wanted(
+        region,
+        &key(
+            &cluster,
+            req.service.rsplit('/').next().unwrap_or(&req.service),
+        ),
+    );
     let svc = active_mut(region, &cluster, &req.service)?;
     if let Some(n) = req.desired_count
         && n < 0
@@ -524,15 +546,25 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
         propagate_tags,
         enable_ecs_managed_tags
     );
-    if redeploy
-        && svc.controller() == DeploymentControllerType::Ecs
-        && let Some(td) = td_for_check
-    {
+    let deploy =
+        td_for_check.filter(|_| redeploy && svc.controller() == DeploymentControllerType::Ecs);
+    // A PRIMARY deployment that ran as wanted (the user may have seen services-stable pass)
+    // completes now, as the scheduler would have a moment later, rather than never: a circuit
+    // breaker tripping on the new deployment goes back to "the last deployment that completed
+    // successfully", even once its tasks are gone.
+    let completed = deploy.is_some() && ran_as_wanted;
+    if completed {
+        reach_steady_state(svc);
+    }
+    if let Some(td) = deploy {
         start_deployment(svc, td, None);
     }
     let name = svc.name.clone();
     svc.progress.deployments = None;
     svc.changed_by_api = true;
+    if completed {
+        deployments::progress(region, &cluster, &name);
+    }
     deployments::started(region, &cluster, &name);
     let svc = region
         .services

@@ -4,7 +4,7 @@
 use crate::api_err;
 use crate::aws::tags::MAX_PER_RESOURCE;
 use crate::aws::{self, ApiError};
-use crate::wire::ecs::Tag;
+use crate::wire::ecs::{Tag, errors};
 
 pub fn validate(tags: &[Tag]) -> Result<(), ApiError> {
     for tag in tags {
@@ -69,11 +69,24 @@ pub fn from_request(tags: Option<Vec<Tag>>) -> Result<Vec<Tag>, ApiError> {
     Ok(out)
 }
 
+/// Which tag operation looks a resource up: they answer a resource that does not exist with
+/// different errors.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// TagResource and UntagResource: ResourceNotFoundException.
+    Change,
+    /// ListTagsForResource, which models no ResourceNotFoundException: the resource's own
+    /// ClientException or InvalidParameterException (a task definition's "Unable to describe
+    /// task definition.", as DescribeTaskDefinition says), else InvalidParameterException.
+    List,
+}
+
 /// The tags of the resource an ECS ARN names, for TagResource / UntagResource /
 /// ListTagsForResource.
 pub fn of_resource<'a>(
     region: &'a mut super::State,
     arn: &str,
+    call: Call,
 ) -> Result<&'a mut Vec<Tag>, ApiError> {
     let invalid = || {
         api_err!(
@@ -83,11 +96,22 @@ pub fn of_resource<'a>(
     };
     let resource = super::arn::resource(arn).ok_or_else(invalid)?;
     let (kind, id) = resource.split_once('/').ok_or_else(invalid)?;
-    let not_found = |_: ApiError| {
-        api_err!(
+    let not_found = |e: ApiError| match call {
+        Call::List
+            if [&errors::ClientException, &errors::InvalidParameterException]
+                .iter()
+                .any(|def| def.code == e.code) =>
+        {
+            e
+        }
+        Call::List => api_err!(
+            ecs::InvalidParameterException,
+            "The specified resource could not be found."
+        ),
+        Call::Change => api_err!(
             ecs::ResourceNotFoundException,
             "The specified resource could not be found."
-        )
+        ),
     };
     match kind {
         "cluster" => super::clusters::tags_mut(region, id),

@@ -8,9 +8,9 @@ use crate::api_err;
 use crate::aws::pagination::Page;
 use crate::aws::{ApiError, Timestamp};
 use crate::wire::ecs::{
-    Attribute, Compatibility, ContainerDefinition, Failure, LogDriver, NetworkMode,
+    Attribute, Compatibility, ContainerDefinition, Failure, LogDriver, NetworkMode, PidMode,
     RegisterTaskDefinitionRequest, SortOrder, Tag, TaskDefinition, TaskDefinitionFamilyStatus,
-    TaskDefinitionStatus, TransportProtocol,
+    TaskDefinitionStatus, TransportProtocol, Volume,
 };
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -279,6 +279,18 @@ fn validate(req: &RegisterTaskDefinitionRequest) -> Result<Checked, ApiError> {
         if mode != NetworkMode::Awsvpc {
             return Err(client("Fargate only supports network mode 'awsvpc'."));
         }
+        // pidMode: "On Fargate for Linux containers, the only valid value is task"; ipcMode "is
+        // not supported for ... tasks run on Fargate". AWS's own messages.
+        if req.pid_mode == Some(PidMode::Host) {
+            return Err(client(
+                "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.",
+            ));
+        }
+        if req.ipc_mode.is_some() {
+            return Err(client(
+                "Tasks using the Fargate launch type do not support ipcMode.",
+            ));
+        }
         let c =
             cpu.ok_or_else(|| client("Fargate requires that 'cpu' be defined at the task level."))?;
         let m = memory.ok_or_else(|| {
@@ -407,6 +419,15 @@ fn with_defaults(mut c: ContainerDefinition, mode: &NetworkMode) -> ContainerDef
     c
 }
 
+/// An EFS volume without `rootDirectory` mounts the file system's root, which ECS describes
+/// as "/" ("Specifying / will have the same effect as omitting this parameter").
+fn volume_with_defaults(mut v: Volume) -> Volume {
+    if let Some(efs) = &mut v.efs_volume_configuration {
+        efs.root_directory.get_or_insert_with(|| "/".into());
+    }
+    v
+}
+
 pub fn register(
     region: &mut State,
     req: RegisterTaskDefinitionRequest,
@@ -446,7 +467,13 @@ pub fn register(
         cpu: checked.cpu.map(|c| c.to_string()),
         memory: checked.memory.map(|m| m.to_string()),
         network_mode: req.network_mode,
-        volumes: Some(req.volumes.unwrap_or_default()),
+        volumes: Some(
+            req.volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(volume_with_defaults)
+                .collect(),
+        ),
         placement_constraints: Some(req.placement_constraints.unwrap_or_default()),
         requires_compatibilities: req.requires_compatibilities,
         compatibilities: Some(compatibilities),
@@ -506,26 +533,35 @@ pub fn delete(
             Some(_) => id.clone(),
             None => region.arn(&format!("task-definition/{id}")),
         };
-        let failure = |reason: &str| Failure {
+        let failure = |reason: &str, detail: &str| Failure {
             arn: Some(full_arn.clone()),
             reason: Some(reason.into()),
-            detail: None,
+            detail: Some(detail.into()),
         };
+        // "You must specify a revision": an identifier without one names no revision to delete.
+        // AWS does not document these failures; the details are the texts peer emulators use.
+        if !matches!(parse_identifier(id), Ok((_, Some(_)))) {
+            failures.push(failure(
+                "INVALID_IDENTIFIER",
+                "The specified task definition identifier is invalid. Specify a valid name or ARN and try again.",
+            ));
+            continue;
+        }
         let rev = match resolve_mut(region, id) {
             Ok(rev) => rev,
             Err(_) => {
-                failures.push(failure("TASK_DEFINITION_NOT_FOUND"));
+                failures.push(failure(
+                    "TASK_DEFINITION_NOT_FOUND",
+                    "The specified task definition does not exist. Specify a valid account, family, revision and try again.",
+                ));
                 continue;
             }
         };
         match rev.status() {
-            TaskDefinitionStatus::Active => failures.push(Failure {
-                detail: Some(
-                    "The specified task definition is still in ACTIVE status. Please deregister the target and try again."
-                        .into(),
-                ),
-                ..failure("TASK_DEFINITION_IS_ACTIVE")
-            }),
+            TaskDefinitionStatus::Active => failures.push(failure(
+                "TASK_DEFINITION_IS_ACTIVE",
+                "The specified task definition is still in ACTIVE status. Please deregister the target and try again.",
+            )),
             _ => {
                 let data = Arc::make_mut(&mut rev.data);
                 data.status = Some(TaskDefinitionStatus::DeleteInProgress);

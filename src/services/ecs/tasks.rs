@@ -167,8 +167,6 @@ pub struct Task {
     pub launched: bool,
     /// The executor was asked to stop it.
     pub stop_sent: bool,
-    /// Why berth or the user stopped it; what the executor reports yields to this.
-    pub wanted_stop: Option<(TaskStopCode, String)>,
     pub reached_running: bool,
     /// The scheduler counted this task's failure against its deployment.
     pub failure_counted: bool,
@@ -202,14 +200,17 @@ impl Task {
             && self.data.health_status != Some(HealthStatus::Unhealthy)
     }
 
-    /// Records the intent to stop; the scheduler carries it out.
+    /// Records the intent to stop; the scheduler carries it out. Why is visible at once, while
+    /// the containers still wind down (StopTask: the reason "appears in subsequent DescribeTasks
+    /// API operations on this task"); what the executor reports later yields to it.
     pub fn request_stop(&mut self, code: TaskStopCode, reason: &str) {
         if !self.desired_running() {
             return;
         }
         self.data.desired_status = Some("STOPPED".into());
         self.data.stopping_at.get_or_insert_with(Timestamp::now);
-        self.wanted_stop = Some((code, reason.to_owned()));
+        self.data.stop_code = Some(code);
+        self.data.stopped_reason = Some(reason.to_owned());
         self.bump();
     }
 
@@ -585,7 +586,6 @@ pub fn create(region: &mut State, n: NewTask) -> String {
         definition: Arc::clone(td),
         launched: false,
         stop_sent: false,
-        wanted_stop: None,
         reached_running: false,
         failure_counted: false,
     };
@@ -1044,12 +1044,19 @@ pub fn apply(region: &mut State, u: TaskUpdate) {
             d.stopping_at.get_or_insert(now);
             d.execution_stopped_at = Some(now);
             d.stopped_at = Some(now);
-            let (code, reason) = match task.wanted_stop.clone() {
-                Some((code, reason)) => (Some(code), Some(reason)),
-                None => (u.stop_code.clone(), u.stopped_reason.clone()),
-            };
-            d.stop_code = code.or(Some(TaskStopCode::EssentialContainerExited));
-            d.stopped_reason = reason.or_else(|| Some("Essential container in task exited".into()));
+            // A stop berth or the user asked for keeps its code and reason.
+            if d.stop_code.is_none() {
+                d.stop_code = Some(
+                    u.stop_code
+                        .clone()
+                        .unwrap_or(TaskStopCode::EssentialContainerExited),
+                );
+                d.stopped_reason = Some(
+                    u.stopped_reason
+                        .clone()
+                        .unwrap_or_else(|| "Essential container in task exited".into()),
+                );
+            }
             for c in d.containers.iter_mut().flatten() {
                 c.last_status = Some("STOPPED".into());
             }

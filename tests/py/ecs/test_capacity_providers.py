@@ -134,9 +134,18 @@ def test_update_capacity_provider(ecs):
         autoScalingGroupProvider={"managedScaling": {"status": "ENABLED", "targetCapacity": 50}},
     )["capacityProvider"]
     assert updated["name"] == p["name"]
-    assert updated["autoScalingGroupProvider"]["managedScaling"]["targetCapacity"] == 50
+    # The members not given keep their documented defaults ("If this parameter is omitted, the
+    # default value of ... is used").
+    scaling = {"status": "ENABLED", "targetCapacity": 50, "minimumScalingStepSize": 1,
+               "maximumScalingStepSize": 10000, "instanceWarmupPeriod": 300}
+    assert updated["autoScalingGroupProvider"]["managedScaling"] == scaling
     (d,), _ = _describe_all(ecs, capacityProviders=[p["name"]])
-    assert d["autoScalingGroupProvider"]["managedScaling"]["targetCapacity"] == 50
+    assert d["autoScalingGroupProvider"]["managedScaling"] == scaling
+    again = ecs.update_capacity_provider(
+        name=p["name"], autoScalingGroupProvider={"managedScaling": {"maximumScalingStepSize": 4}},
+    )["capacityProvider"]["autoScalingGroupProvider"]["managedScaling"]
+    assert (again["targetCapacity"], again["minimumScalingStepSize"],
+            again["maximumScalingStepSize"]) == (100, 1, 4)
 
 
 def test_update_unknown_capacity_provider(ecs):

@@ -322,6 +322,16 @@ def test_delete_cluster_with_a_container_instance_is_refused(ecs):
         ecs.delete_cluster(cluster=name)
 
 
+def test_describe_container_instances_needs_at_least_one(ecs):
+    name = unique("c")
+    ecs.create_cluster(clusterName=name)
+    # AWS's answer, as the peer emulators record it: ClientException "Container Instances
+    # cannot be empty." (the 100-item limit is another error).
+    with raises_code("ClientException") as info:
+        ecs.describe_container_instances(cluster=name, containerInstances=[])
+    assert info.value.response["Error"]["Message"] == "Container Instances cannot be empty."
+
+
 # ---- Regions -------------------------------------------------------------------------------
 
 def test_region_comes_from_the_request(ecs, ecs_in):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -574,3 +576,17 @@ def test_a_task_reaches_another_service_by_name_and_resolves_outside_names(
             assert "hello-by-name" in text, f"{mode}: {text}"
     decs.update_service(cluster=cluster, service=name, desiredCount=0)
     decs.delete_service(cluster=cluster, service=name)
+
+
+def test_a_taken_endpoint_address_is_logged_as_the_address_used(dberth, own_berth):
+    # Another process holds the task endpoints' port: berth takes a free one on the same
+    # address and says which, as an address (not a Rust Result).
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        with own_berth("--executor", "docker", "--metadata-bind", f"127.0.0.1:{taken}") as server:
+            log = server.log_text()
+    line = next((l for l in log.splitlines() if "is taken" in l), f"no such line in {log}")
+    assert re.search(r"task endpoints use 127\.0\.0\.1:\d+$", line), line
+    assert "Ok(" not in line, line

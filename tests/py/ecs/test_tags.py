@@ -130,6 +130,9 @@ def test_unknown_task_definition_and_capacity_provider_arns(ecs):
     for arn in (td, cp):
         with raises_code("ResourceNotFoundException", "ClientException", "InvalidParameterException"):
             ecs.tag_resource(resourceArn=arn, tags=[{"key": "a", "value": "b"}])
+        # ListTagsForResource models no ResourceNotFoundException.
+        with raises_code("ClientException", "InvalidParameterException"):
+            ecs.list_tags_for_resource(resourceArn=arn)
 
 
 @pytest.mark.parametrize("arn", ["not-an-arn", "arn:aws:ecs:us-east-1:000000000000:",

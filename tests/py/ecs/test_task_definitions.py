@@ -96,6 +96,22 @@ def test_register_echoes_optional_fields(ecs):
     assert isinstance(td.get("requiresAttributes", []), list)
 
 
+
+def test_efs_volume_root_directory_defaults_to_slash(ecs):
+    # "If this parameter is omitted, the root of the Amazon EFS volume will be used": ECS
+    # describes it as "/".
+    td = register(ecs, volumes=[{"name": "shared",
+                                 "efsVolumeConfiguration": {"fileSystemId": "fs-12345678"}}])
+    (volume,) = td["volumes"]
+    assert volume["efsVolumeConfiguration"] == {"fileSystemId": "fs-12345678",
+                                                "rootDirectory": "/"}
+    given = register(ecs, volumes=[{"name": "shared", "efsVolumeConfiguration": {
+        "fileSystemId": "fs-12345678", "rootDirectory": "/data"}}])
+    assert given["volumes"][0]["efsVolumeConfiguration"]["rootDirectory"] == "/data"
+    described = ecs.describe_task_definition(taskDefinition=td["taskDefinitionArn"])
+    assert described["taskDefinition"]["volumes"] == td["volumes"]
+
+
 def test_task_memory_is_enough_without_container_memory(ecs):
     td = register(ecs, containers=[container(no_memory=True)], memory="512")
     assert td["memory"] == "512"
@@ -243,6 +259,23 @@ def test_fargate_requires_task_cpu_and_memory(ecs):
         register(ecs, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256")
 
 
+
+def test_fargate_refuses_host_pid_mode_and_ipc_mode(ecs):
+    # pidMode: "On Fargate for Linux containers, the only valid value is task."
+    with raises_code("ClientException") as info:
+        register(ecs, containers=[container(no_memory=True)], pidMode="host", **fargate_kwargs())
+    assert "pidMode" in info.value.response["Error"]["Message"]
+    # ipcMode: "This parameter is not supported for ... tasks run on Fargate."
+    with raises_code("ClientException"):
+        register(ecs, containers=[container(no_memory=True)], ipcMode="task", **fargate_kwargs())
+    assert register(ecs, containers=[container(no_memory=True)], pidMode="task",
+                    **fargate_kwargs())["pidMode"] == "task"
+    # Without FARGATE asked for, the definition registers, but is not Fargate-compatible.
+    td = register(ecs, containers=[container(no_memory=True)], pidMode="host", cpu="256",
+                  memory="512", networkMode="awsvpc")
+    assert "FARGATE" not in td["compatibilities"]
+
+
 # ---- DescribeTaskDefinition ----------------------------------------------------------------
 
 def test_describe_by_family_revision_and_arn(ecs):
@@ -375,6 +408,23 @@ def test_delete_active_task_definition_is_not_done(ecs):
         assert failure.get("reason")
     td = ecs.describe_task_definition(taskDefinition=f"{family}:1")["taskDefinition"]
     assert td["status"] == "ACTIVE"
+
+
+
+def test_delete_needs_a_revision_in_each_identifier(ecs):
+    # "You must specify a revision." An identifier without one is invalid, whether or not its
+    # family exists; the other identifiers of the call are still deleted.
+    family = unique("fam")
+    register(ecs, family)
+    ecs.deregister_task_definition(taskDefinition=f"{family}:1")
+    resp = ecs.delete_task_definitions(taskDefinitions=[family, f"{family}:1"])
+    (failure,) = resp["failures"]
+    assert failure["arn"] == f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{family}"
+    assert failure["reason"] != "TASK_DEFINITION_NOT_FOUND"
+    assert "invalid" in failure.get("detail", "")
+    assert [td["revision"] for td in resp["taskDefinitions"]] == [1]
+    unknown = ecs.delete_task_definitions(taskDefinitions=[f"{family}:7"])["failures"]
+    assert [f["reason"] for f in unknown] == ["TASK_DEFINITION_NOT_FOUND"]
 
 
 def test_delete_at_most_ten_task_definitions_per_call(ecs):

@@ -9,14 +9,15 @@ mod reconcile;
 pub mod task_sets;
 mod throttle;
 
-pub use reconcile::failure_threshold;
+pub use reconcile::{failure_threshold, reach_steady_state, runs_as_wanted};
 pub use throttle::Throttle;
 
 use crate::services::ecs::services::Service;
 use crate::services::ecs::tasks::{self, Launch, NewTask};
 use crate::services::ecs::{State, placement};
 use crate::wire::ecs::{
-    NetworkConfiguration, PlacementConstraint, PlacementStrategy, PropagateTags, TaskDefinition,
+    ContainerInstanceStatus, NetworkConfiguration, PlacementConstraint, PlacementStrategy,
+    PropagateTags, TaskDefinition,
 };
 use reconcile::reconcile_service;
 use std::collections::HashMap;
@@ -134,6 +135,17 @@ pub struct ProgressSeen {
     tasks: u64,
     /// When `progress` last ran (epoch seconds).
     at: f64,
+}
+
+/// A DAEMON service's desired count: one task per ACTIVE container instance of its cluster,
+/// the instances its scheduler places on. ECS keeps a DAEMON service's desiredCount at that
+/// number as instances come and go.
+pub fn daemon_desired_count(region: &State, cluster: &str) -> i32 {
+    region
+        .container_instances
+        .values()
+        .filter(|ci| ci.cluster == cluster && ci.status() == ContainerInstanceStatus::Active)
+        .count() as i32
 }
 
 /// Places and creates `count` tasks of service `k` for deployment (or task set) `deployment`,

@@ -62,6 +62,9 @@ fn reconcile_service_once(
     record_failures(svc, &failures, now);
     trip_circuit_breaker(region, &pass);
     let plan = plan(region, &pass, now);
+    if pass.daemon {
+        follow_instances(region, &pass, plan.target);
+    }
     let (started, unplaced) = carry_out(region, placements, &pass, &plan);
     settle(
         region,
@@ -156,9 +159,8 @@ fn find_failures(region: &mut State, pass: &Pass) -> Failures {
         }
         if t.is_stopped() && !t.failure_counted && primary {
             let self_stopped = !matches!(
-                t.wanted_stop,
-                Some((TaskStopCode::UserInitiated, _))
-                    | Some((TaskStopCode::ServiceSchedulerInitiated, _))
+                t.data.stop_code,
+                Some(TaskStopCode::UserInitiated | TaskStopCode::ServiceSchedulerInitiated)
             );
             t.failure_counted = true;
             if self_stopped {
@@ -311,12 +313,11 @@ fn plan(region: &State, pass: &Pass, now: f64) -> Plan {
     let total = live.len() as i32;
 
     let (target, max_total, min_healthy) = if pass.daemon {
-        let n = region
-            .container_instances
-            .values()
-            .filter(|ci| ci.cluster == *cluster && ci.status() == ContainerInstanceStatus::Active)
-            .count() as i32;
-        let n = if draining { 0 } else { n };
+        let n = if draining {
+            0
+        } else {
+            super::daemon_desired_count(region, cluster)
+        };
         (n, n + doomed.len() as i32, 0)
     } else {
         let desired = svc.desired_count;
@@ -377,6 +378,19 @@ fn plan(region: &State, pass: &Pass, now: f64) -> Plan {
         target,
         start,
         to_stop,
+    }
+}
+
+/// DAEMON: the service and its PRIMARY deployment want a task on each of its instances.
+fn follow_instances(region: &mut State, pass: &Pass, target: i32) {
+    if let Some(svc) = region.services.get_mut(pass.k)
+        && svc.desired_count != target
+    {
+        svc.desired_count = target;
+        if let Some(d) = svc.deployments.first_mut() {
+            d.data.desired_count = Some(target);
+            d.data.updated_at = Some(Timestamp::now());
+        }
     }
 }
 
@@ -542,19 +556,8 @@ fn settle(
         && after.old_left == 0
         && after.primary_running == plan.target
         && !after.any_pending;
-    let d = &mut svc.deployments[0];
-    if complete && d.rollout() == Some(&DeploymentRolloutState::InProgress) {
-        d.data.rollout_state = Some(DeploymentRolloutState::Completed);
-        d.data.rollout_state_reason = Some(format!("ECS deployment {primary_id} completed."));
-        d.data.updated_at = Some(Timestamp::now());
-        svc.last_completed = Some((primary_id.clone(), d.definition.clone()));
-        svc.event(format!(
-            "(service {name}) (deployment {primary_id}) deployment completed."
-        ));
-    }
-    if complete && !svc.steady && svc.status == "ACTIVE" {
-        svc.steady = true;
-        svc.event(format!("(service {name}) has reached a steady state."));
+    if complete {
+        reach_steady_state(svc);
     }
     if svc.status == "DRAINING" && after.all_stopped {
         svc.status = "INACTIVE".into();
@@ -597,6 +600,57 @@ fn settle(
         svc.quiet = quiet;
     }
     moved
+}
+
+/// The service runs what its PRIMARY deployment wants: the deployment is COMPLETED (and the
+/// last one a circuit-breaker rollback can go back to), and the service has reached a steady
+/// state.
+pub fn reach_steady_state(svc: &mut Service) {
+    let name = svc.name.clone();
+    let Some(d) = svc.deployments.first_mut() else {
+        return;
+    };
+    let id = d.id().to_owned();
+    if d.rollout() == Some(&DeploymentRolloutState::InProgress) {
+        d.data.rollout_state = Some(DeploymentRolloutState::Completed);
+        d.data.rollout_state_reason = Some(format!("ECS deployment {id} completed."));
+        d.data.updated_at = Some(Timestamp::now());
+        svc.last_completed = Some((id.clone(), d.definition.clone()));
+        svc.event(format!(
+            "(service {name}) (deployment {id}) deployment completed."
+        ));
+    }
+    if !svc.steady && svc.status == "ACTIVE" {
+        svc.steady = true;
+        svc.event(format!("(service {name}) has reached a steady state."));
+    }
+}
+
+/// Whether service `k`'s only deployment runs all its tasks, healthy, with none pending and
+/// none failed: the steady state the services-stable waiter reports, and for ECS the moment
+/// the deployment is COMPLETED. The scheduler itself waits [`STABILITY_SECS`] more before it
+/// says so, so that a crash-looping revision does not look completed between two crashes.
+pub fn runs_as_wanted(region: &State, k: &(String, String)) -> bool {
+    let Some(svc) = region.services.get(k) else {
+        return false;
+    };
+    let [primary] = svc.deployments.as_slice() else {
+        return false;
+    };
+    if primary.rollout() != Some(&DeploymentRolloutState::InProgress)
+        || primary.data.failed_tasks.unwrap_or(0) > 0
+        || !deployments::gate(region, &k.0, &k.1, primary.id()).complete
+    {
+        return false;
+    }
+    let mut running = 0;
+    for t in tasks::of_service(region, &k.0, &k.1).filter(|t| t.desired_running()) {
+        if t.deployment_id.as_deref() != Some(primary.id()) || !t.is_healthy_running() {
+            return false;
+        }
+        running += 1;
+    }
+    running == svc.desired_count
 }
 
 /// `(task a) (task b)`, as service events name tasks.

@@ -35,6 +35,8 @@ pub struct TaskSet {
     pub launch: Launch,
     pub tags: Vec<Tag>,
     client_token: Option<String>,
+    /// Orders the service's sets as they were created: their ARNs end in random ids.
+    seq: u64,
 }
 
 impl TaskSet {
@@ -69,6 +71,17 @@ impl TaskSet {
     fn tasks<'a>(&'a self, region: &'a State) -> impl Iterator<Item = &'a tasks::Task> {
         tasks::of_service(region, &self.cluster, &self.service).filter(|t| self.owns(t))
     }
+}
+
+/// The task sets of a service, oldest first.
+fn of_service_in_order<'a>(region: &'a State, cluster: &str, service: &str) -> Vec<&'a TaskSet> {
+    let mut sets: Vec<&TaskSet> = region
+        .task_sets
+        .values()
+        .filter(|s| s.cluster == cluster && s.service == service)
+        .collect();
+    sets.sort_by_key(|s| s.seq);
+    sets
 }
 
 fn service_not_found() -> ApiError {
@@ -221,10 +234,8 @@ pub fn of_service(region: &State, svc: &Service) -> Option<Vec<WireTaskSet>> {
         return None;
     }
     Some(
-        region
-            .task_sets
-            .values()
-            .filter(|s| s.cluster == svc.cluster && s.service == svc.name)
+        of_service_in_order(region, &svc.cluster, &svc.name)
+            .into_iter()
             .map(|s| describe_one(region, s, false))
             .collect(),
     )
@@ -240,11 +251,7 @@ pub fn create(region: &mut State, req: CreateTaskSetRequest) -> Result<WireTaskS
             return Ok(describe_one(region, s, true));
         }
     }
-    let existing = region
-        .task_sets
-        .values()
-        .filter(|s| s.cluster == cluster && s.service == service)
-        .count();
+    let existing = of_service_in_order(region, &cluster, &service).len();
     if existing >= MAX_TASK_SETS {
         return Err(api_err!(
             ecs::InvalidParameterException,
@@ -300,6 +307,12 @@ pub fn create(region: &mut State, req: CreateTaskSetRequest) -> Result<WireTaskS
         stability_status_at: Some(now),
         ..Default::default()
     };
+    let seq = region
+        .task_sets
+        .values()
+        .map(|s| s.seq + 1)
+        .max()
+        .unwrap_or(0);
     let set = TaskSet {
         data,
         cluster,
@@ -308,6 +321,7 @@ pub fn create(region: &mut State, req: CreateTaskSetRequest) -> Result<WireTaskS
         launch,
         tags: set_tags,
         client_token: req.client_token,
+        seq,
     };
     let out = describe_one(region, &set, true);
     region.task_sets.insert(set.arn().to_owned(), set);
@@ -324,10 +338,8 @@ pub fn describe(
     let (cluster, service) = service_key(region, cluster, service, false)?;
     let mine = |s: &&TaskSet| s.cluster == cluster && s.service == service;
     let Some(ids) = ids else {
-        let all = region
-            .task_sets
-            .values()
-            .filter(mine)
+        let all = of_service_in_order(region, &cluster, &service)
+            .into_iter()
             .map(|s| describe_one(region, s, with_tags))
             .collect();
         return Ok((all, Vec::new()));

@@ -262,6 +262,13 @@ def sts(endpoint):
     return _client("sts", endpoint)
 
 
+@pytest.fixture(scope="module")
+def terraform() -> str:
+    """terraform with the AWS provider from the mirror (see tf_helpers)."""
+    from tf_helpers import find_terraform
+    return find_terraform()
+
+
 # --------------------------------------------------------------------------------------------
 # The AWS CLI
 # --------------------------------------------------------------------------------------------

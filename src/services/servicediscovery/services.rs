@@ -186,8 +186,9 @@ impl State {
                     .as_ref()
                     .unwrap_or(&RoutingPolicy::Multivalue),
             )?;
-            // The deprecated DnsConfig.NamespaceId is answered as the service's namespace.
-            d.namespace_id = None;
+            // AWS answers the (deprecated) DnsConfig.NamespaceId with the service's namespace,
+            // and Terraform reads it from there.
+            d.namespace_id = Some(namespace_id.clone());
         }
         if let Some(h) = &req.health_check_config {
             if req.health_check_custom_config.is_some() {

@@ -2,7 +2,6 @@
 unknown operations, malformed bodies, body size limits, and that every ECS operation the model
 lists is routed and answers a well-formed AWS error (never a 404, a hang or a crash)."""
 
-import json
 
 import botocore.session
 import pytest

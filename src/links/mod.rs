@@ -6,4 +6,5 @@
 //! the other service (CreateService's service registries).
 
 pub mod awslogs;
+pub mod service_connect;
 pub mod service_registries;

@@ -106,6 +106,39 @@ pub fn check(
     Ok(())
 }
 
+/// The tasks a service registers, as `(task, instance)`: those [`registers`] admits that have
+/// an address.
+pub(super) fn registrations<'a>(
+    ecs: &'a Ecs,
+    svc: &'a EcsService,
+    registry: &'a ServiceRegistry,
+) -> impl Iterator<Item = Registration> + 'a {
+    tasks::of_service(ecs, &svc.cluster, &svc.name)
+        .filter(|t| registers(t))
+        .filter_map(move |t| registration(ecs, svc, registry, t))
+}
+
+/// Registers `wanted` on Cloud Map service `service_id` for `owner`, and takes back what
+/// `owner` registered there before and no longer wants.
+pub(super) fn sync(
+    cloud_map: &mut CloudMap,
+    service_id: &str,
+    owner: &str,
+    wanted: Vec<Registration>,
+) {
+    let keep: BTreeSet<&str> = wanted.iter().map(|r| r.instance_id.as_str()).collect();
+    for gone in cloud_map.registered_by(service_id, owner) {
+        if !keep.contains(gone.as_str()) {
+            cloud_map.deregister_for(service_id, &gone);
+        }
+    }
+    for r in wanted {
+        if let Err(e) = cloud_map.register_for(service_id, r) {
+            tracing::debug!(service_id, "service registry: {}", e.message);
+        }
+    }
+}
+
 /// Brings every service's registrations in line with its tasks.
 pub fn reconcile(region: &mut Region) {
     let ecs = &region.ecs;
@@ -120,22 +153,8 @@ pub fn reconcile(region: &mut Region) {
         if !cloud_map.has_service(service_id) {
             continue;
         }
-        let owner = svc.arn();
-        let wanted: Vec<Registration> = tasks::of_service(ecs, &svc.cluster, &svc.name)
-            .filter(|t| registers(t))
-            .filter_map(|t| registration(ecs, svc, registry, t))
-            .collect();
-        let keep: BTreeSet<&str> = wanted.iter().map(|r| r.instance_id.as_str()).collect();
-        for gone in cloud_map.registered_by(service_id, owner) {
-            if !keep.contains(gone.as_str()) {
-                cloud_map.deregister_for(service_id, &gone);
-            }
-        }
-        for r in wanted {
-            if let Err(e) = cloud_map.register_for(service_id, r) {
-                tracing::debug!(service = %svc.name, "service registry: {}", e.message);
-            }
-        }
+        let wanted = registrations(ecs, svc, registry).collect();
+        sync(cloud_map, service_id, svc.arn(), wanted);
     }
 }
 

@@ -108,8 +108,14 @@ impl Scheduler {
     fn publish_dns(&mut self) {
         let now = Timestamp::now();
         let dns = &mut self.dns;
-        self.store
-            .reconcile_all(|regions| dns.refresh(regions.map(|r| &r.servicediscovery), now));
+        self.store.reconcile_all(|regions| {
+            let regions: Vec<&mut _> = regions.collect();
+            let aliases = regions
+                .iter()
+                .flat_map(|r| links::service_connect::aliases(r))
+                .collect();
+            dns.refresh(regions.iter().map(|r| &r.servicediscovery), aliases, now)
+        });
     }
 
     /// Applies executor reports, one lock per region; returns the services whose tasks they
@@ -161,6 +167,7 @@ impl Scheduler {
                 }
                 task_sets::reconcile(r, &mut placements);
                 links::service_registries::reconcile(region);
+                links::service_connect::reconcile(region);
                 tasks::executor_actions(&mut region.ecs, now)
             });
             self.publish_dns();

@@ -225,16 +225,23 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: CreateClusterRequest,
     ) -> Result<CreateClusterResponse, ApiError> {
-        let req = clusters::CreateCluster {
-            name: input.cluster_name,
-            settings: input.settings,
-            configuration: input.configuration,
-            service_connect_defaults: input.service_connect_defaults,
-            capacity_providers: input.capacity_providers,
-            default_strategy: input.default_capacity_provider_strategy,
-            tags: input.tags,
-        };
-        let cluster = self.write(ctx, |r| clusters::create(r, req))?;
+        let cluster = self.store.write_region(&ctx.region, |r| {
+            // A namespace given by name is Cloud Map's, which only a link sees.
+            let service_connect_defaults = links::service_connect::resolve_defaults(
+                &mut r.servicediscovery,
+                input.service_connect_defaults,
+            )?;
+            let req = clusters::CreateCluster {
+                name: input.cluster_name,
+                settings: input.settings,
+                configuration: input.configuration,
+                service_connect_defaults,
+                capacity_providers: input.capacity_providers,
+                default_strategy: input.default_capacity_provider_strategy,
+                tags: input.tags,
+            };
+            clusters::create(&mut r.ecs, req)
+        })?;
         Ok(CreateClusterResponse {
             cluster: Some(cluster),
         })
@@ -273,13 +280,17 @@ impl Api for Ecs {
         ctx: &RequestContext,
         input: UpdateClusterRequest,
     ) -> Result<UpdateClusterResponse, ApiError> {
-        let cluster = self.write(ctx, |r| {
+        let cluster = self.store.write_region(&ctx.region, |r| {
+            let defaults = links::service_connect::resolve_defaults(
+                &mut r.servicediscovery,
+                input.service_connect_defaults,
+            )?;
             clusters::update(
-                r,
+                &mut r.ecs,
                 &input.cluster,
                 input.settings,
                 input.configuration,
-                input.service_connect_defaults,
+                defaults,
             )
         })?;
         Ok(UpdateClusterResponse {
@@ -862,6 +873,12 @@ impl Api for Ecs {
                 .and_then(|id| task_definitions::resolve(&r.ecs, id).ok())
                 .map(|rev| rev.data.clone());
             links::service_registries::check(&r.servicediscovery, registries, td.as_deref())?;
+            let mut input = input;
+            input.service_connect_configuration = links::service_connect::resolve_configuration(
+                &mut r.servicediscovery,
+                services::cluster_namespace(&r.ecs, input.cluster.as_deref()),
+                input.service_connect_configuration,
+            )?;
             let principal = r.ecs.root_principal();
             services::create(&mut r.ecs, input, &principal)
         })?;
@@ -950,6 +967,12 @@ impl Api for Ecs {
                     .map(|rev| rev.data.clone());
                 links::service_registries::check(&r.servicediscovery, registries, td.as_deref())?;
             }
+            let mut input = input;
+            input.service_connect_configuration = links::service_connect::resolve_configuration(
+                &mut r.servicediscovery,
+                services::cluster_namespace(&r.ecs, input.cluster.as_deref()),
+                input.service_connect_configuration,
+            )?;
             services::update(&mut r.ecs, input)
         })?;
         Ok(UpdateServiceResponse {

@@ -19,8 +19,8 @@ use crate::wire::ecs::{
     CapacityProviderStrategyItem, CreateServiceRequest, Deployment as WireDeployment,
     DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentController,
     DeploymentControllerType, DeploymentRolloutState, DeploymentStrategy, LaunchType,
-    NetworkConfiguration, PropagateTags, SchedulingStrategy, Service as WireService, ServiceEvent,
-    Tag, TaskDefinition, UpdateServiceRequest,
+    NetworkConfiguration, PropagateTags, SchedulingStrategy, Service as WireService,
+    ServiceConnectConfiguration, ServiceEvent, Tag, TaskDefinition, UpdateServiceRequest,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -58,6 +58,8 @@ pub struct Service {
     pub tags: Vec<Tag>,
     /// The last deployment that completed: where a circuit-breaker rollback goes.
     pub last_completed: Option<(String, Arc<TaskDefinition>)>,
+    /// Service Connect, with its namespace as an ARN; each deployment carries a copy.
+    pub service_connect: Option<ServiceConnectConfiguration>,
     /// The service reached a steady state and nothing changed since.
     pub(super) steady: bool,
     client_token: Option<String>,
@@ -146,6 +148,40 @@ fn validate_config(c: &DeploymentConfiguration) -> Result<(), ApiError> {
             ecs::InvalidParameterException,
             "maximumPercent must be between 100 and 200 and not below minimumHealthyPercent."
         ));
+    }
+    Ok(())
+}
+
+/// Service Connect's checks (ServiceConnectService, ECS API reference): each service names a
+/// port mapping of the task definition by its `name`; enabled configuration has a namespace.
+fn check_service_connect(
+    sc: &ServiceConnectConfiguration,
+    td: &TaskDefinition,
+) -> Result<(), ApiError> {
+    if !sc.enabled {
+        return Ok(());
+    }
+    if sc.namespace.is_none() {
+        return Err(api_err!(
+            ecs::InvalidParameterException,
+            "Service Connect requires a namespace: set serviceConnectConfiguration.namespace or the cluster's serviceConnectDefaults."
+        ));
+    }
+    let port_names: Vec<&str> = td
+        .container_definitions
+        .iter()
+        .flatten()
+        .flat_map(|c| c.port_mappings.iter().flatten())
+        .filter_map(|m| m.name.as_deref())
+        .collect();
+    for s in sc.services.iter().flatten() {
+        if !port_names.contains(&s.port_name.as_str()) {
+            return Err(api_err!(
+                ecs::InvalidParameterException,
+                "The Service Connect portName {} does not match the name of a port mapping in the task definition.",
+                s.port_name
+            ));
+        }
     }
     Ok(())
 }
@@ -339,14 +375,22 @@ pub fn create(
         ),
         ..Default::default()
     };
+    let service_connect = req.service_connect_configuration.clone();
+    if let (Some(sc), Some(td)) = (&service_connect, &td) {
+        check_service_connect(sc, td)?;
+    }
     let deployments = match (&td, ecs_controlled) {
-        (Some(td), true) => vec![new_deployment(
-            td.clone(),
-            desired,
-            &launch,
-            req.network_configuration.clone(),
-            data.capacity_provider_strategy.clone(),
-        )],
+        (Some(td), true) => {
+            let mut d = new_deployment(
+                td.clone(),
+                desired,
+                &launch,
+                req.network_configuration.clone(),
+                data.capacity_provider_strategy.clone(),
+            );
+            d.data.service_connect_configuration = service_connect.clone();
+            vec![d]
+        }
         _ => Vec::new(),
     };
     let service = Service {
@@ -360,6 +404,7 @@ pub fn create(
         events: VecDeque::new(),
         tags: service_tags,
         last_completed: None,
+        service_connect,
         steady: false,
         client_token: req.client_token.clone(),
         throttle: Throttle::default(),
@@ -495,6 +540,9 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
         .or_else(|| svc.data.network_configuration.clone());
     if let Some(td) = &td_for_check {
         tasks::check_launchable(td, &launch, network.as_ref())?;
+        if let Some(sc) = &req.service_connect_configuration {
+            check_service_connect(sc, td)?;
+        }
     }
     let mut config = svc.config();
     if let Some(given) = req.deployment_configuration.clone() {
@@ -535,6 +583,11 @@ pub fn update(region: &mut State, req: UpdateServiceRequest) -> Result<WireServi
         svc.launch = l;
         svc.data.capacity_provider_strategy = req.capacity_provider_strategy.clone();
         redeploy = true;
+    }
+    if let Some(sc) = &req.service_connect_configuration {
+        // A new Service Connect configuration is rolled out as a new deployment, as on AWS.
+        redeploy |= svc.service_connect.as_ref() != Some(sc);
+        svc.service_connect = Some(sc.clone());
     }
     replace_given!(req => svc.data;
         placement_strategy,
@@ -629,6 +682,7 @@ pub(crate) fn start_deployment(svc: &mut Service, td: Arc<TaskDefinition>, reaso
     if let Some(r) = reason {
         d.data.rollout_state_reason = Some(r);
     }
+    d.data.service_connect_configuration = svc.service_connect.clone();
     svc.deployments.insert(0, d);
     // AWS: updating a service to a new task definition ends its launch throttle at once.
     touch_service(svc);
@@ -736,6 +790,16 @@ pub fn list_by_namespace(
         })
         .map(|s| s.arn().to_owned());
     PAGES.paginate(arns, String::clone, false, max_results, next_token, 100)
+}
+
+/// The Service Connect namespace of a cluster's defaults, as an ARN, if it has one.
+pub fn cluster_namespace(region: &State, cluster: Option<&str>) -> Option<String> {
+    clusters::active(region, cluster)
+        .ok()?
+        .service_connect_defaults
+        .as_ref()?
+        .namespace
+        .clone()
 }
 
 /// The task definition ARN a service runs, by cluster and name or ARN.

@@ -340,6 +340,40 @@ impl State {
         Ok(self.start(Op::on(Kind::DeleteNamespace, Target::Namespace, id), now))
     }
 
+    /// The ARN of the namespace called `name`, if one exists (ECS names namespaces by name).
+    pub fn namespace_arn_named(&self, name: &str, now: Timestamp) -> Option<String> {
+        self.namespaces
+            .values()
+            .find(|ns| ns.exists(now) && ns.same_name(name))
+            .map(|ns| ns.arn.clone())
+    }
+
+    /// Creates an HTTP namespace on ECS's behalf (Service Connect with a namespace given by a
+    /// name that no namespace has); its ARN.
+    pub fn create_http_namespace_for(
+        &mut self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<String, ApiError> {
+        let op = self.create_namespace(
+            NewNamespace {
+                name: name.to_owned(),
+                kind: NamespaceType::Http,
+                creator_request_id: None,
+                description: None,
+                vpc: None,
+                soa_ttl: None,
+                tags: None,
+            },
+            now,
+        )?;
+        self.namespaces
+            .values()
+            .find(|ns| self.creation_of(&ns.id).as_deref() == Some(op.as_str()))
+            .map(|ns| ns.arn.clone())
+            .ok_or_else(|| namespace_not_found(name))
+    }
+
     /// The namespace DiscoverInstances names by its HTTP name.
     pub(super) fn namespace_named(&self, name: &str, now: Timestamp) -> Option<&Namespace> {
         self.namespaces

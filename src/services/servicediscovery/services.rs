@@ -446,6 +446,41 @@ impl State {
         Ok(())
     }
 
+    /// The id of service `name` in the namespace an ARN (or id) names, created (API discovery
+    /// only) when there is none: Service Connect's services, on ECS's behalf.
+    pub fn ensure_http_service(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<String, ApiError> {
+        let ns_id = namespace.rsplit('/').next().unwrap_or(namespace).to_owned();
+        if let Some(s) = self
+            .services
+            .values()
+            .find(|s| s.namespace_id == ns_id && s.name.eq_ignore_ascii_case(name))
+        {
+            return Ok(s.id.clone());
+        }
+        let created = self.create_service(
+            wire::CreateServiceRequest {
+                name: name.to_owned(),
+                namespace_id: Some(ns_id),
+                ..Default::default()
+            },
+            now,
+        )?;
+        created
+            .id
+            .ok_or_else(|| invalid("The service was created without an id."))
+    }
+
+    /// The name of the namespace an ARN (or id) names.
+    pub fn namespace_name_of(&self, namespace: &str) -> Option<&str> {
+        let id = namespace.rsplit('/').next().unwrap_or(namespace);
+        self.namespaces.get(id).map(|ns| ns.name.as_str())
+    }
+
     /// The service DiscoverInstances names: `name` in the namespace whose HTTP name is given.
     pub(super) fn service_in(
         &self,

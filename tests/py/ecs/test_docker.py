@@ -590,3 +590,42 @@ def test_a_taken_endpoint_address_is_logged_as_the_address_used(dberth, own_bert
     line = next((l for l in log.splitlines() if "is taken" in l), f"no such line in {log}")
     assert re.search(r"task endpoints use 127\.0\.0\.1:\d+$", line), line
     assert "Ok(" not in line, line
+
+
+def test_two_services_talk_through_a_service_connect_alias(decs, dlogs, ddns, cluster):
+    if not ddns[1]:
+        msg = "berth could not serve DNS to tasks (169.254.170.2:53 needs root)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    namespace = unique("conn")
+    sc_cluster = unique("sc")
+    decs.create_cluster(clusterName=sc_cluster, serviceConnectDefaults={"namespace": namespace})
+    server = register(decs, [{
+        "name": "web", "command": ["sh", "-c", "echo hello-connect > /index.html; httpd -f -p 80 -h /"],
+        "portMappings": [{"name": "http", "containerPort": 80}]}],
+        networkMode="awsvpc", cpu="256", memory="256")
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    alias = f"backend.{namespace}"
+    decs.create_service(cluster=sc_cluster, serviceName="backend", taskDefinition=server,
+                        desiredCount=2, launchType="EC2", networkConfiguration=network,
+                        serviceConnectConfiguration={"enabled": True, "services": [{
+                            "portName": "http", "discoveryName": "backend",
+                            "clientAliases": [{"port": 80, "dnsName": alias}]}]})
+    deadline = time.monotonic() + 60
+    while len(dns_a(ddns[0], alias)) < 2:
+        assert time.monotonic() < deadline, "the alias answers both tasks"
+        time.sleep(0.2)
+    group = f"/berth/{unique('conn')}"
+    script = (f"nslookup {alias} > /tmp/ns; cat /tmp/ns; "
+              "ip=$(awk '/^Address: /{print $2}' /tmp/ns | tail -1); "
+              "timeout 5 wget -q -O - http://$ip/index.html; echo done")
+    client = register(decs, [logged_shell(script, group)], networkMode="awsvpc",
+                      cpu="256", memory="256")
+    arn = run(decs, sc_cluster, client, networkConfiguration=network)
+    stopped(decs, sc_cluster, arn)
+    text = "\n".join(log_lines(dlogs, group, f"ecs/app/{arn.rsplit('/', 1)[1]}",
+                               lambda ls: "done" in ls))
+    assert f"Name:\t{alias}" in text and "hello-connect" in text, text
+    decs.update_service(cluster=sc_cluster, service="backend", desiredCount=0)
+    decs.delete_service(cluster=sc_cluster, service="backend")

@@ -13,8 +13,14 @@ from test_cloudmap import answers, dns_service, private_namespace, query
 
 
 @pytest.fixture(scope="module")
-def sd(aws_client):
-    return aws_client("servicediscovery")
+def sd(aws_client, endpoint):
+    # DiscoverInstances goes to a data- host unless the prefix is turned off.
+    import boto3
+    from botocore.config import Config
+    return boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t",
+                                 region_name=REGION).client(
+        "servicediscovery", endpoint_url=endpoint,
+        config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}))
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +37,16 @@ def cluster(ecs):
 
 
 def eventually(fn, cond, timeout: float = 10.0, what: str = "condition"):
+    """Polls `fn` until `cond` holds of its value; an AWS error counts as not yet (a namespace
+    that Cloud Map is still creating)."""
+    from botocore.exceptions import ClientError
     deadline = time.monotonic() + timeout
     while True:
-        value = fn()
-        if cond(value):
+        try:
+            value = fn()
+        except ClientError as e:
+            value = e
+        if not isinstance(value, ClientError) and cond(value):
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached in {timeout}s: {value!r}")
@@ -157,3 +169,59 @@ def test_create_service_checks_its_registries(ecs, sd, cluster):
     ok = ecs.create_service(serviceName=unique("x"), **base, serviceRegistries=[
         {"registryArn": srv, "containerName": "app", "containerPort": 8080}])["service"]
     assert ok["serviceRegistries"][0]["registryArn"] == srv
+
+
+# ---- Service Connect ---------------------------------------------------------------------------
+
+def test_service_connect_namespaces_by_name_are_cloud_map_namespaces(ecs, sd):
+    name = unique("sc")
+    cluster = ecs.create_cluster(clusterName=name,
+                                 serviceConnectDefaults={"namespace": name})["cluster"]
+    arn = cluster["serviceConnectDefaults"]["namespace"]
+    ns_id = arn.rsplit("/", 1)[1]
+    assert ns_id.startswith("ns-"), arn
+    ns = eventually(lambda: sd.list_namespaces(Filters=[{"Name": "NAME", "Values": [name]}])
+                    ["Namespaces"], lambda n: n, what="the namespace ECS created")
+    assert ns[0]["Id"] == ns_id and ns[0]["Type"] == "HTTP" and ns[0]["Arn"] == arn
+    # A name that exists is that namespace, not a new one.
+    other = ecs.create_cluster(clusterName=unique("sc2"),
+                               serviceConnectDefaults={"namespace": name})["cluster"]
+    assert other["serviceConnectDefaults"]["namespace"] == arn
+
+
+def test_service_connect_registers_tasks_and_answers_client_aliases(ecs, sd, dns_addr):
+    name = unique("sc")
+    ecs.create_cluster(clusterName=name, serviceConnectDefaults={"namespace": name})
+    td = ecs.register_task_definition(
+        family=unique("sc"), networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": "busybox", "portMappings": [
+            {"name": "http", "containerPort": 8080}]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    with raises_code("InvalidParameterException"):
+        ecs.create_service(cluster=name, serviceName="bad", taskDefinition=td, desiredCount=0,
+                           launchType="FARGATE", networkConfiguration=network,
+                           serviceConnectConfiguration={"enabled": True, "services": [
+                               {"portName": "nope"}]})
+    svc = ecs.create_service(
+        cluster=name, serviceName="backend", taskDefinition=td, desiredCount=2,
+        launchType="FARGATE", networkConfiguration=network,
+        serviceConnectConfiguration={"enabled": True, "services": [{
+            "portName": "http", "discoveryName": "backend",
+            "clientAliases": [{"port": 8080, "dnsName": f"backend.{name}"}]}]})["service"]
+    deployment = svc["deployments"][0]
+    assert deployment["serviceConnectConfiguration"]["namespace"].endswith(":namespace/" + (
+        ecs.describe_clusters(clusters=[name])["clusters"][0]["serviceConnectDefaults"]
+        ["namespace"].rsplit("/", 1)[1]))
+    ips = eventually(lambda: task_ips(ecs, name, "backend"), lambda v: len(v) == 2,
+                     what="two running tasks")
+    # Clients in the namespace reach the alias: it answers the tasks' addresses.
+    eventually(lambda: answers(query(dns_addr, f"backend.{name}")), lambda a: a == ips,
+               what="the client alias in DNS")
+    # The discovery name is a Cloud Map service of the namespace with the tasks as instances.
+    found = eventually(
+        lambda: sd.discover_instances(NamespaceName=name, ServiceName="backend")["Instances"],
+        lambda i: len(i) == 2, what="the tasks in Cloud Map")
+    assert sorted(i["Attributes"]["AWS_INSTANCE_IPV4"] for i in found) == ips
+    assert {i["Attributes"]["AWS_INSTANCE_PORT"] for i in found} == {"8080"}

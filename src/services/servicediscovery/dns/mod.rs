@@ -29,7 +29,16 @@ const MULTIVALUE_MAX: usize = 8;
 pub struct Snapshot {
     /// Longest name first, so that the first zone a name falls in is the closest one.
     zones: Vec<Zone>,
+    /// Names outside any zone that answer A records: Service Connect's client aliases.
+    aliases: HashMap<String, Vec<Ipv4Addr>>,
 }
+
+/// A name that answers the addresses behind it (a Service Connect client alias), with the TTL
+/// below.
+pub type Alias = (String, Vec<Ipv4Addr>);
+
+/// Aliases follow their tasks closely: a short TTL.
+const ALIAS_TTL: u32 = 5;
 
 #[derive(Debug)]
 struct Zone {
@@ -86,10 +95,18 @@ pub enum QType {
 /// One record of an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rr {
-    /// Absolute, without the trailing dot.
-    pub name: String,
+    pub owner: Owner,
     pub ttl: u32,
     pub data: RData,
+}
+
+/// Whose record: the name asked about (most answers: the adapter writes it once, without
+/// parsing it again per record), or another (a zone's SOA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Query,
+    /// Absolute, without the trailing dot.
+    Name(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +142,11 @@ pub enum Answer {
 impl Snapshot {
     /// The zones of every DNS namespace that exists at `now`, with the records of their
     /// services' instances. Namespaces of the same name (two regions, two VPCs) answer as one.
-    pub fn build<'a>(states: impl IntoIterator<Item = &'a State>, now: Timestamp) -> Snapshot {
+    pub fn build<'a>(
+        states: impl IntoIterator<Item = &'a State>,
+        aliases: &[Alias],
+        now: Timestamp,
+    ) -> Snapshot {
         let mut zones: HashMap<String, Zone> = HashMap::new();
         for state in states {
             for ns in state.namespaces.values() {
@@ -145,7 +166,14 @@ impl Snapshot {
         }
         let mut zones: Vec<Zone> = zones.into_values().collect();
         zones.sort_by(|a, b| b.name.len().cmp(&a.name.len()).then(a.name.cmp(&b.name)));
-        Snapshot { zones }
+        let mut by_name: HashMap<String, Vec<Ipv4Addr>> = HashMap::new();
+        for (name, ips) in aliases {
+            by_name.entry(normalize(name)).or_default().extend(ips);
+        }
+        Snapshot {
+            zones,
+            aliases: by_name,
+        }
     }
 
     /// How many owner names the snapshot holds (for the health document and tests).
@@ -169,6 +197,7 @@ impl Snapshot {
 pub struct Publisher {
     published: Published,
     seen: Vec<(String, u64)>,
+    aliases: Vec<Alias>,
     due: Option<Timestamp>,
 }
 
@@ -177,11 +206,17 @@ impl Publisher {
         Publisher {
             published,
             seen: Vec::new(),
+            aliases: Vec::new(),
             due: None,
         }
     }
 
-    pub fn refresh<'a>(&mut self, states: impl IntoIterator<Item = &'a State>, now: Timestamp) {
+    pub fn refresh<'a>(
+        &mut self,
+        states: impl IntoIterator<Item = &'a State>,
+        aliases: Vec<Alias>,
+        now: Timestamp,
+    ) {
         let states: Vec<&State> = states.into_iter().collect();
         let mut seen: Vec<(String, u64)> = states
             .iter()
@@ -191,13 +226,14 @@ impl Publisher {
             })
             .collect();
         seen.sort();
-        if seen == self.seen && self.due.is_none_or(|due| now < due) {
+        if seen == self.seen && aliases == self.aliases && self.due.is_none_or(|due| now < due) {
             return;
         }
         self.due = states.iter().filter_map(|s| s.next_transition(now)).min();
         self.seen = seen;
         self.published
-            .store(std::sync::Arc::new(Snapshot::build(states, now)));
+            .store(std::sync::Arc::new(Snapshot::build(states, &aliases, now)));
+        self.aliases = aliases;
     }
 }
 
@@ -282,11 +318,37 @@ fn add_service(zone: &mut Zone, ns: &Namespace, svc: &Service) {
 /// random choices (which eight of many, which one for WEIGHTED); any value will do.
 pub fn answer(snapshot: &Snapshot, name: &str, qtype: QType, seed: u64) -> Answer {
     let name = normalize(name);
+    let mut rng = SplitMix64(seed);
+    if let Some(ips) = snapshot.aliases.get(&name) {
+        let records: Vec<Rec<Ipv4Addr>> = ips
+            .iter()
+            .map(|&value| Rec {
+                value,
+                ttl: ALIAS_TTL,
+                healthy: true,
+            })
+            .collect();
+        let answers = match qtype {
+            QType::A | QType::Any => pick(&records, Routing::Multivalue, &mut rng)
+                .map(|r| Rr {
+                    owner: Owner::Query,
+                    ttl: r.ttl,
+                    data: RData::A(r.value),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        return Answer::Zone {
+            exists: true,
+            answers,
+            soa: None,
+        };
+    }
     let Some(zone) = snapshot.zone_of(&name) else {
         return Answer::Outside;
     };
     let soa = || Rr {
-        name: zone.name.clone(),
+        owner: Owner::Name(zone.name.clone()),
         ttl: zone.soa_ttl,
         data: RData::Soa {
             mname: SOA_MNAME.to_owned(),
@@ -313,33 +375,32 @@ pub fn answer(snapshot: &Snapshot, name: &str, qtype: QType, seed: u64) -> Answe
             soa: Some(soa()),
         };
     };
-    let mut rng = SplitMix64(seed);
     let mut answers = Vec::new();
     // A CNAME answers every type at its name.
     if !node.cname.is_empty() {
         answers.extend(pick(&node.cname, Routing::Weighted, &mut rng).map(|r| Rr {
-            name: name.clone(),
+            owner: Owner::Query,
             ttl: r.ttl,
             data: RData::Cname(r.value.clone()),
         }));
     } else {
         if matches!(qtype, QType::A | QType::Any) {
             answers.extend(pick(&node.a, node.routing, &mut rng).map(|r| Rr {
-                name: name.clone(),
+                owner: Owner::Query,
                 ttl: r.ttl,
                 data: RData::A(r.value),
             }));
         }
         if matches!(qtype, QType::Aaaa | QType::Any) {
             answers.extend(pick(&node.aaaa, node.routing, &mut rng).map(|r| Rr {
-                name: name.clone(),
+                owner: Owner::Query,
                 ttl: r.ttl,
                 data: RData::Aaaa(r.value),
             }));
         }
         if matches!(qtype, QType::Srv | QType::Any) {
             answers.extend(pick(&node.srv, node.routing, &mut rng).map(|r| Rr {
-                name: name.clone(),
+                owner: Owner::Query,
                 ttl: r.ttl,
                 data: RData::Srv(r.value.clone()),
             }));

@@ -7,7 +7,7 @@
 //! on the listeners that allow it (the one task containers use), and REFUSED elsewhere: berth is
 //! never an open resolver.
 
-use super::{Answer, QType, RData, Rr, Snapshot, answer};
+use super::{Answer, Owner, QType, RData, Rr, Snapshot, answer};
 use arc_swap::ArcSwap;
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
@@ -34,23 +34,37 @@ const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One address the server listens on, UDP and TCP.
 pub struct Listener {
-    pub udp: UdpSocket,
+    /// One UDP socket per core, sharing the port (SO_REUSEPORT): the kernel spreads queries
+    /// over them and each is answered by a loop of its own.
+    pub udp: Vec<UdpSocket>,
     pub tcp: TcpListener,
     /// Names outside berth's zones are forwarded (true) or refused.
     pub forward: bool,
 }
 
 impl Listener {
-    /// Binds UDP and TCP on `addr`; port 0 picks one port free for both.
+    /// Binds UDP and TCP on `addr`; port 0 picks one port free for both. TCP is bound without
+    /// SO_REUSEPORT, so a second berth asking for the same port is refused there rather than
+    /// sharing this one's UDP port.
     pub async fn bind(addr: SocketAddr, forward: bool) -> std::io::Result<Listener> {
+        let sockets = std::thread::available_parallelism().map_or(1, |n| n.get());
         for _ in 0..16 {
-            let udp = UdpSocket::bind(addr).await?;
-            let port = udp.local_addr()?.port();
-            match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
-                Ok(tcp) => return Ok(Listener { udp, tcp, forward }),
-                Err(e) if addr.port() != 0 => return Err(e),
-                Err(_) => continue,
+            let (tcp, first) = if addr.port() != 0 {
+                (TcpListener::bind(addr).await?, udp_socket(addr)?)
+            } else {
+                let first = udp_socket(addr)?;
+                let at = SocketAddr::new(addr.ip(), first.local_addr()?.port());
+                match TcpListener::bind(at).await {
+                    Ok(tcp) => (tcp, first),
+                    Err(_) => continue,
+                }
+            };
+            let at = first.local_addr()?;
+            let mut udp = vec![first];
+            for _ in 1..sockets {
+                udp.push(udp_socket(at)?);
             }
+            return Ok(Listener { udp, tcp, forward });
         }
         Err(std::io::Error::other(format!(
             "no port free for both UDP and TCP on {}",
@@ -59,8 +73,23 @@ impl Listener {
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.udp.local_addr()
+        self.tcp.local_addr()
     }
+}
+
+/// A UDP socket on `addr` that other sockets of this process may share (socket2, for the
+/// SO_REUSEPORT option std and tokio do not offer).
+fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::DGRAM,
+        Some(IpProtocol::UDP),
+    )?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// Answers queries: from the snapshot, by forwarding, or by refusing.
@@ -108,8 +137,10 @@ impl Responder {
                 answers,
                 soa,
             } => {
-                let answers: Vec<Record> = answers.iter().filter_map(record).collect();
-                let soa: Vec<Record> = soa.iter().filter_map(record).collect();
+                let qname = Name::from(info.query.name());
+                let answers: Vec<Record> =
+                    answers.iter().filter_map(|r| record(r, &qname)).collect();
+                let soa: Vec<Record> = soa.iter().filter_map(|r| record(r, &qname)).collect();
                 let mut metadata = Metadata::response_from_request(&request.metadata);
                 metadata.authoritative = true;
                 metadata.response_code = if exists {
@@ -187,8 +218,8 @@ fn name(s: &str) -> Option<Name> {
     Name::from_ascii(format!("{s}.")).ok()
 }
 
-/// A record of [`super::answer`]'s as hickory writes it.
-fn record(rr: &Rr) -> Option<Record> {
+/// A record of [`super::answer`]'s as hickory writes it; `qname` is the name asked about.
+fn record(rr: &Rr, qname: &Name) -> Option<Record> {
     let data = match &rr.data {
         RData::A(ip) => rr::RData::A(A::from(*ip)),
         RData::Aaaa(ip) => rr::RData::AAAA(AAAA::from(*ip)),
@@ -212,7 +243,11 @@ fn record(rr: &Rr) -> Option<Record> {
             *minimum,
         )),
     };
-    Some(Record::from_rdata(name(&rr.name)?, rr.ttl, data))
+    let owner = match &rr.owner {
+        Owner::Query => qname.clone(),
+        Owner::Name(n) => name(n)?,
+    };
+    Some(Record::from_rdata(owner, rr.ttl, data))
 }
 
 /// hickory-server's handler for TCP queries: the same answers; forwarding relays the upstream
@@ -303,8 +338,14 @@ pub async fn serve(
             forward: l.forward,
         });
         tcp.register_listener(l.tcp, TCP_TIMEOUT, 64 * 1024);
-        let udp = Arc::new(l.udp);
-        tasks.spawn(serve_udp(udp, responder.clone(), l.forward, stop.clone()));
+        for udp in l.udp {
+            tasks.spawn(serve_udp(
+                Arc::new(udp),
+                responder.clone(),
+                l.forward,
+                stop.clone(),
+            ));
+        }
         let mut stop = stop.clone();
         tasks.spawn(async move {
             let _ = stop.changed().await;

@@ -39,7 +39,7 @@ fn multivalue_answers_at_most_eight_healthy_records() {
     }
     s.update_instance_custom_health_status(&svc, "t10", CustomHealthStatus::Unhealthy)
         .expect("status");
-    let snap = Snapshot::build([&s], at(2000));
+    let snap = Snapshot::build([&s], &[], at(2000));
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..50 {
         let ips = a_records(&answer(&snap, "WEB.local.", QType::A, seed));
@@ -78,7 +78,7 @@ fn weighted_answers_one_record() {
             &[("AWS_INSTANCE_IPV4", &format!("10.0.1.{i}"))],
         );
     }
-    let snap = Snapshot::build([&s], at(2000));
+    let snap = Snapshot::build([&s], &[], at(2000));
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..60 {
         let ips = a_records(&answer(&snap, "w.local", QType::A, seed));
@@ -109,7 +109,7 @@ fn srv_answers_name_targets_that_resolve() {
             ("AWS_INSTANCE_PORT", "49153"),
         ],
     );
-    let snap = Snapshot::build([&s], at(2000));
+    let snap = Snapshot::build([&s], &[], at(2000));
     let Answer::Zone { answers, .. } = answer(&snap, "api.local", QType::Srv, 1) else {
         panic!("inside the zone");
     };
@@ -141,7 +141,7 @@ fn unknown_names_are_nxdomain_inside_a_zone_and_outside_elsewhere() {
         false,
     );
     register(&mut s, &svc, "t1", &[("AWS_INSTANCE_IPV4", "10.0.0.1")]);
-    let snap = Snapshot::build([&s], at(2000));
+    let snap = Snapshot::build([&s], &[], at(2000));
     match answer(&snap, "nope.local", QType::A, 0) {
         Answer::Zone {
             exists: false,
@@ -149,7 +149,7 @@ fn unknown_names_are_nxdomain_inside_a_zone_and_outside_elsewhere() {
             soa: Some(soa),
         } => {
             assert!(answers.is_empty());
-            assert_eq!((soa.name.as_str(), soa.ttl), ("local", 15));
+            assert_eq!((soa.owner, soa.ttl), (Owner::Name("local".into()), 15));
         }
         other => panic!("NXDOMAIN expected: {other:?}"),
     }
@@ -181,7 +181,7 @@ fn when_no_instance_is_healthy_every_one_is_answered() {
     register(&mut s, &svc, "t1", &[("AWS_INSTANCE_IPV4", "10.0.0.1")]);
     s.update_instance_custom_health_status(&svc, "t1", CustomHealthStatus::Unhealthy)
         .expect("status");
-    let snap = Snapshot::build([&s], at(2000));
+    let snap = Snapshot::build([&s], &[], at(2000));
     assert_eq!(
         a_records(&answer(&snap, "sick.local", QType::A, 0)),
         [Ipv4Addr::new(10, 0, 0, 1)]
@@ -193,16 +193,26 @@ fn a_zone_exists_from_its_namespaces_creation_until_its_deletion() {
     let mut s = state();
     let ns = private_local(&mut s);
     assert_eq!(
-        answer(&Snapshot::build([&s], at(100)), "x.local", QType::A, 0),
+        answer(&Snapshot::build([&s], &[], at(100)), "x.local", QType::A, 0),
         Answer::Outside
     );
     assert!(matches!(
-        answer(&Snapshot::build([&s], at(2000)), "x.local", QType::A, 0),
+        answer(
+            &Snapshot::build([&s], &[], at(2000)),
+            "x.local",
+            QType::A,
+            0
+        ),
         Answer::Zone { exists: false, .. }
     ));
     s.delete_namespace(&ns, at(3000)).expect("deleting");
     assert_eq!(
-        answer(&Snapshot::build([&s], at(4000)), "x.local", QType::A, 0),
+        answer(
+            &Snapshot::build([&s], &[], at(4000)),
+            "x.local",
+            QType::A,
+            0
+        ),
         Answer::Outside
     );
 }

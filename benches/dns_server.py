@@ -109,7 +109,7 @@ def records() -> list[tuple[str, str]]:
             for k in range(INSTANCES)]
 
 
-def dnsperf(dnsperf_bin: str, port: int, concurrency: int, queries: Path) -> float:
+def dnsperf(dnsperf_bin: str, port: int, concurrency: int, queries: Path, label: str) -> float:
     out = subprocess.run([dnsperf_bin, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
                           "-c", str(concurrency), "-T", str(min(concurrency, 2)),
                           "-l", str(SECONDS), "-q", str(max(100, concurrency * 20))],
@@ -119,7 +119,8 @@ def dnsperf(dnsperf_bin: str, port: int, concurrency: int, queries: Path) -> flo
     if not m:
         sys.exit(f"dns bench: no dnsperf figure:\n{out}")
     if lost and int(lost.group(1)) > 0:
-        print(f"# dnsperf lost {lost.group(1)} queries", file=sys.stderr)
+        print(f"# dnsperf lost {lost.group(1)} queries to {label} at {concurrency} clients",
+              file=sys.stderr)
     return float(m.group(1))
 
 
@@ -217,8 +218,8 @@ def main() -> None:
         try:
             for c in (1, 16):
                 # Alternate, so that a slow moment of the machine hits both.
-                ub = dnsperf(dnsperf_bin, unbound_port, c, queries)
-                be = dnsperf(dnsperf_bin, berth_dns, c, queries)
+                ub = dnsperf(dnsperf_bin, unbound_port, c, queries, "unbound")
+                be = dnsperf(dnsperf_bin, berth_dns, c, queries, "berth")
                 print(f"dns_qps_unbound_{c}={ub:.0f}")
                 print(f"dns_qps_berth_{c}={be:.0f}")
                 print(f"dns_qps_ratio_{c}={be / ub:.2f}")

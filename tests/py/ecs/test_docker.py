@@ -629,3 +629,42 @@ def test_two_services_talk_through_a_service_connect_alias(decs, dlogs, ddns, cl
     assert f"Name:\t{alias}" in text and "hello-connect" in text, text
     decs.update_service(cluster=sc_cluster, service="backend", desiredCount=0)
     decs.delete_service(cluster=sc_cluster, service="backend")
+
+
+def test_a_bridge_service_answers_srv_with_its_dynamic_host_ports(decs, dsd, ddns, cluster):
+    import dns.message
+    import dns.query
+    ns_id, ns_name = private_namespace(dsd)
+    registry = dsd.create_service(Name="api", NamespaceId=ns_id, DnsConfig={
+        "DnsRecords": [{"Type": "SRV", "TTL": 10}]})["Service"]["Arn"]
+    td = register(decs, [{
+        "name": "web", "command": ["sh", "-c", "echo hello-srv > /index.html; httpd -f -p 8080 -h /"],
+        "portMappings": [{"containerPort": 8080, "hostPort": 0}]}], networkMode="bridge")
+    name = unique("srv")
+    decs.create_service(cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=2,
+                        launchType="EC2", serviceRegistries=[{
+                            "registryArn": registry, "containerName": "web",
+                            "containerPort": 8080}])
+
+    def host_ports():
+        arns = decs.list_tasks(cluster=cluster, serviceName=name)["taskArns"]
+        tasks = decs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+        return sorted(b["hostPort"] for t in tasks if t["lastStatus"] == "RUNNING"
+                      for c in t["containers"] for b in c.get("networkBindings", []))
+
+    def srv():
+        q = dns.message.make_query(f"api.{ns_name}", "SRV")
+        r = dns.query.udp(q, ddns[0][0], port=ddns[0][1], timeout=3)
+        return sorted((rd.port, rd.target.to_text()) for rrset in r.answer for rd in rrset)
+
+    deadline = time.monotonic() + 60
+    while len(ports := host_ports()) < 2 or [p for p, _ in srv()] != ports:
+        assert time.monotonic() < deadline, (ports, srv())
+        time.sleep(0.2)
+    assert all(49153 <= p <= 65535 for p in ports)
+    # Each SRV target resolves to the host, where the port answers.
+    for port, target in srv():
+        assert dns_a(ddns[0], target) == ["127.0.0.1"]
+        assert http_get(f"http://127.0.0.1:{port}/index.html").strip() == "hello-srv"
+    decs.update_service(cluster=cluster, service=name, desiredCount=0)
+    decs.delete_service(cluster=cluster, service=name)

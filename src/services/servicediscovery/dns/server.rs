@@ -2,8 +2,9 @@
 //! are parsed and answered with hickory-server's `Request` and `MessageResponse`; answers come
 //! from [`super::answer`] over the published snapshot, which a query loads without a lock.
 //!
-//! UDP is served by one loop per socket that answers in place (no task per query); TCP by
-//! hickory-server's `Server`. Names outside berth's zones are forwarded to the host's resolvers
+//! UDP is served by a thread per core, each with a socket of its own on the port, blocking in
+//! `recvfrom` and answering in place (no task or wakeup per query: under load the scheduler's
+//! context switches and epoll cost more than the answer); TCP by hickory-server's `Server`. Names outside berth's zones are forwarded to the host's resolvers
 //! on the listeners that allow it (the one task containers use), and REFUSED elsewhere: berth is
 //! never an open resolver.
 
@@ -19,7 +20,7 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::zone_handler::MessageResponseBuilder;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
@@ -35,8 +36,8 @@ const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 /// One address the server listens on, UDP and TCP.
 pub struct Listener {
     /// One UDP socket per core, sharing the port (SO_REUSEPORT): the kernel spreads queries
-    /// over them and each is answered by a loop of its own.
-    pub udp: Vec<UdpSocket>,
+    /// over them and each is answered by a thread of its own.
+    pub udp: Vec<std::net::UdpSocket>,
     pub tcp: TcpListener,
     /// Names outside berth's zones are forwarded (true) or refused.
     pub forward: bool,
@@ -77,9 +78,12 @@ impl Listener {
     }
 }
 
-/// A UDP socket on `addr` that other sockets of this process may share (socket2, for the
-/// SO_REUSEPORT option std and tokio do not offer).
-fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+/// How often a UDP thread looks up from `recvfrom` to see whether berth is stopping.
+const UDP_STOP_CHECK: Duration = Duration::from_millis(250);
+
+/// A blocking UDP socket on `addr` that other sockets of this process may share (socket2, for
+/// the SO_REUSEPORT option std and tokio do not offer).
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
     let socket = Socket::new(
         Domain::for_address(addr),
@@ -87,9 +91,9 @@ fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
         Some(IpProtocol::UDP),
     )?;
     socket.set_reuse_port(true)?;
-    socket.set_nonblocking(true)?;
+    socket.set_read_timeout(Some(UDP_STOP_CHECK))?;
     socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// Answers queries: from the snapshot, by forwarding, or by refusing.
@@ -331,6 +335,8 @@ pub async fn serve(
         upstreams,
         seed: AtomicU64::new(0x5eed),
     });
+    let stopping = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Handle::current();
     let mut tasks = tokio::task::JoinSet::new();
     for l in listeners {
         let mut tcp = hickory_server::Server::new(TcpHandler {
@@ -339,12 +345,15 @@ pub async fn serve(
         });
         tcp.register_listener(l.tcp, TCP_TIMEOUT, 64 * 1024);
         for udp in l.udp {
-            tasks.spawn(serve_udp(
-                Arc::new(udp),
-                responder.clone(),
-                l.forward,
-                stop.clone(),
-            ));
+            let (responder, stopping, runtime) =
+                (responder.clone(), stopping.clone(), runtime.clone());
+            let forward = l.forward;
+            let spawned = std::thread::Builder::new()
+                .name("berth-dns-udp".into())
+                .spawn(move || serve_udp(udp, &responder, forward, &stopping, &runtime));
+            if let Err(e) = spawned {
+                tracing::warn!("DNS: no thread for a UDP socket: {e}");
+            }
         }
         let mut stop = stop.clone();
         tasks.spawn(async move {
@@ -353,41 +362,49 @@ pub async fn serve(
         });
     }
     let _ = stop.changed().await;
+    stopping.store(true, Ordering::Relaxed);
     while tasks.join_next().await.is_some() {}
 }
 
-/// One UDP socket: a query in, its answer out, in place; forwarded queries in tasks of their
-/// own, so that a slow upstream holds up nothing else.
-async fn serve_udp(
-    socket: Arc<UdpSocket>,
-    responder: Arc<Responder>,
+/// One UDP socket's thread: a query in, its answer out, in place, until berth stops. Forwarded
+/// queries go to tasks on the runtime, so that a slow upstream holds up nothing else.
+fn serve_udp(
+    socket: std::net::UdpSocket,
+    responder: &Arc<Responder>,
     forward: bool,
-    mut stop: watch::Receiver<bool>,
+    stopping: &AtomicBool,
+    runtime: &tokio::runtime::Handle,
 ) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let (n, src) = tokio::select! {
-            r = socket.recv_from(&mut buf) => match r {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::debug!("dns: receive failed: {e}");
-                    continue;
-                }
-            },
-            _ = stop.changed() => return,
+    let socket = Arc::new(socket);
+    let mut buf = [0u8; 4096];
+    while !stopping.load(Ordering::Relaxed) {
+        let (n, src) = match socket.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                tracing::debug!("dns: receive failed: {e}");
+                continue;
+            }
         };
         let Ok(request) = Request::from_bytes(buf[..n].to_vec(), src, Protocol::Udp) else {
             continue;
         };
         match responder.reply(&request, forward) {
             Reply::Bytes(bytes) => {
-                let _ = socket.send_to(&bytes, src).await;
+                let _ = socket.send_to(&bytes, src);
             }
             Reply::Forward => {
                 let (socket, responder) = (socket.clone(), responder.clone());
-                tokio::spawn(async move {
+                runtime.spawn(async move {
                     if let Some(bytes) = responder.forward(request.as_slice()).await {
-                        let _ = socket.send_to(&bytes, src).await;
+                        let _ = socket.send_to(&bytes, src);
                     }
                 });
             }

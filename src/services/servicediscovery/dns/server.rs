@@ -4,9 +4,9 @@
 //!
 //! UDP is served by a thread per core, each with a socket of its own on the port, blocking in
 //! `recvfrom` and answering in place (no task or wakeup per query: under load the scheduler's
-//! context switches and epoll cost more than the answer); TCP by hickory-server's `Server`. Names outside berth's zones are forwarded to the host's resolvers
-//! on the listeners that allow it (the one task containers use), and REFUSED elsewhere: berth is
-//! never an open resolver.
+//! context switches and epoll cost more than the answer); TCP by hickory-server's `Server`.
+//! Names outside berth's zones are forwarded to the host's resolvers on the listeners that allow
+//! it (the one task containers use), and REFUSED elsewhere: berth is never an open resolver.
 
 use super::{Answer, Owner, QType, RData, Rr, Snapshot, answer};
 use arc_swap::ArcSwap;

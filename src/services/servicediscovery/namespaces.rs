@@ -342,9 +342,10 @@ impl State {
 
     /// The ARN of the namespace called `name`, if one exists (ECS names namespaces by name).
     pub fn namespace_arn_named(&self, name: &str, now: Timestamp) -> Option<String> {
+        // One still being created counts: two requests naming it in a row share it.
         self.namespaces
             .values()
-            .find(|ns| ns.exists(now) && ns.same_name(name))
+            .find(|ns| ns.deleted_at.is_none_or(|d| now < d) && ns.same_name(name))
             .map(|ns| ns.arn.clone())
     }
 

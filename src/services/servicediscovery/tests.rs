@@ -193,6 +193,17 @@ fn names_clash_as_on_aws() {
 }
 
 #[test]
+fn ecs_naming_a_namespace_twice_in_a_row_shares_the_one_being_created() {
+    // UpdateCluster then CreateService with the same Service Connect namespace name, within the
+    // creation's few hundred milliseconds: the second finds the first's namespace.
+    let mut s = state();
+    let first = s.create_http_namespace_for("shop", at(0)).expect("created");
+    assert_eq!(s.namespace_arn_named("shop", at(10)), Some(first.clone()));
+    assert_eq!(s.namespace_arn_named("SHOP.", at(5000)), Some(first));
+    assert_eq!(s.namespace_arn_named("other", at(10)), None);
+}
+
+#[test]
 fn a_namespace_in_use_cannot_be_deleted_and_a_deleted_one_goes() {
     let mut s = state();
     let ns = private_local(&mut s);

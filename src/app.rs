@@ -10,6 +10,7 @@ use crate::http::FrontDoor;
 use crate::listener::serve_http;
 use crate::scheduler::Scheduler;
 use crate::services::ecs::metadata::{self, EndpointBase, Endpoints};
+use crate::services::elbv2::proxy::Proxy;
 use crate::services::servicediscovery::dns;
 use crate::store::Store;
 use std::net::{IpAddr, SocketAddr};
@@ -60,9 +61,10 @@ impl Server {
             dns::server::host_resolvers(),
             rx.clone(),
         ));
-        let scheduler = Scheduler::new(store.clone(), executor.clone(), published);
+        let proxy = Proxy::start(store.clone(), &config.publish_ip, rx.clone());
+        let scheduler = Scheduler::new(store.clone(), executor.clone(), published, proxy.clone());
         let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
-        let front = Arc::new(FrontDoor::new(config, &store, dns));
+        let front = Arc::new(FrontDoor::new(config, &store, dns, proxy));
         let task = tokio::spawn(async move {
             let handle = move |req| {
                 let front = front.clone();

@@ -26,14 +26,22 @@ pub(crate) struct FrontDoor {
     config: Config,
     handlers: Handlers,
     dns: DnsAddresses,
+    /// The load balancers' listeners, whose real addresses the health endpoint lists.
+    proxy: std::sync::Arc<crate::services::elbv2::proxy::Proxy>,
 }
 
 impl FrontDoor {
-    pub(crate) fn new(config: Config, store: &Store, dns: DnsAddresses) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        store: &Store,
+        dns: DnsAddresses,
+        proxy: std::sync::Arc<crate::services::elbv2::proxy::Proxy>,
+    ) -> Self {
         FrontDoor {
             config,
             handlers: Handlers::new(store),
             dns,
+            proxy,
         }
     }
 
@@ -169,6 +177,7 @@ impl FrontDoor {
                     "host": address(self.dns.host),
                     "tasks": address(self.dns.tasks),
                 },
+                "elbv2": { "listeners": self.proxy.listeners() },
             });
             return respond(
                 StatusCode::OK,

@@ -17,6 +17,7 @@ use crate::executor::{Executor, TaskUpdate};
 use crate::links;
 use crate::services::ecs::scheduler::{self as service_scheduler, task_sets};
 use crate::services::ecs::tasks;
+use crate::services::elbv2::proxy::{Proxy, Publisher as ProxyPublisher};
 use crate::services::servicediscovery::dns::{Published, Publisher};
 use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +36,8 @@ pub struct Scheduler {
     executor: Arc<dyn Executor>,
     /// Keeps the DNS server's snapshot of Cloud Map current.
     dns: Publisher,
+    /// Keeps the load balancers' proxy snapshot current.
+    proxy: ProxyPublisher,
 }
 
 /// Services whose tasks changed, by region: region → (cluster, service).
@@ -51,11 +54,17 @@ enum Scope {
 }
 
 impl Scheduler {
-    pub fn new(store: Store, executor: Arc<dyn Executor>, dns: Published) -> Self {
+    pub fn new(
+        store: Store,
+        executor: Arc<dyn Executor>,
+        dns: Published,
+        proxy: Arc<Proxy>,
+    ) -> Self {
         Scheduler {
             store,
             executor,
             dns: Publisher::new(dns),
+            proxy: ProxyPublisher::new(proxy),
         }
     }
 
@@ -104,12 +113,15 @@ impl Scheduler {
         }
     }
 
-    /// Rebuilds the DNS snapshot if Cloud Map changed in any region.
+    /// Rebuilds the DNS snapshot if Cloud Map changed in any region, and the proxy's if load
+    /// balancers did.
     fn publish_dns(&mut self) {
         let now = Timestamp::now();
         let dns = &mut self.dns;
+        let proxy = &mut self.proxy;
         self.store.reconcile_all(|regions| {
             let regions: Vec<&mut _> = regions.collect();
+            proxy.refresh(regions.iter().map(|r| &r.elbv2), now);
             let aliases = regions
                 .iter()
                 .flat_map(|r| links::service_connect::aliases(r))
@@ -168,6 +180,7 @@ impl Scheduler {
                 task_sets::reconcile(r, &mut placements);
                 links::service_registries::reconcile(region);
                 links::service_connect::reconcile(region);
+                links::load_balancers::reconcile(region, now);
                 tasks::executor_actions(&mut region.ecs, now)
             });
             self.publish_dns();

@@ -6,6 +6,7 @@
 //! Adding a service is a folder here plus one line in the `service_table!` invocation below.
 
 pub mod ecs;
+pub mod elbv2;
 pub mod logs;
 pub mod servicediscovery;
 pub mod sts;
@@ -99,7 +100,7 @@ service_table! {
     ecs => ecs::api::Ecs, ecs::State;
     servicediscovery => servicediscovery::api::CloudMap, servicediscovery::State;
     logs => logs::api::Logs, logs::State;
-    elbv2 => NotYet;
+    elbv2 => elbv2::api::Elbv2, elbv2::State;
     sts => sts::Sts;
     application_autoscaling => NotYet;
     ecr => NotYet;
@@ -107,7 +108,6 @@ service_table! {
     ec2 => NotYet;
 }
 
-impl wire::elbv2::Api for NotYet {}
 impl wire::application_autoscaling::Api for NotYet {}
 impl wire::ecr::Api for NotYet {}
 impl wire::iam::Api for NotYet {}

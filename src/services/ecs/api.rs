@@ -873,6 +873,8 @@ impl Api for Ecs {
                 .and_then(|id| task_definitions::resolve(&r.ecs, id).ok())
                 .map(|rev| rev.data.clone());
             links::service_registries::check(&r.servicediscovery, registries, td.as_deref())?;
+            let load_balancers = input.load_balancers.as_deref().unwrap_or_default();
+            links::load_balancers::check(&r.elbv2, load_balancers, td.as_deref())?;
             let mut input = input;
             input.service_connect_configuration = links::service_connect::resolve_configuration(
                 &mut r.servicediscovery,
@@ -966,6 +968,21 @@ impl Api for Ecs {
                     .and_then(|id| task_definitions::resolve(&r.ecs, id).ok())
                     .map(|rev| rev.data.clone());
                 links::service_registries::check(&r.servicediscovery, registries, td.as_deref())?;
+            }
+            if let Some(load_balancers) = &input.load_balancers {
+                let td = input
+                    .task_definition
+                    .as_deref()
+                    .or_else(|| {
+                        services::task_definition_of(
+                            &r.ecs,
+                            input.cluster.as_deref(),
+                            &input.service,
+                        )
+                    })
+                    .and_then(|id| task_definitions::resolve(&r.ecs, id).ok())
+                    .map(|rev| rev.data.clone());
+                links::load_balancers::check(&r.elbv2, load_balancers, td.as_deref())?;
             }
             let mut input = input;
             input.service_connect_configuration = links::service_connect::resolve_configuration(

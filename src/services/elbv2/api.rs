@@ -54,8 +54,14 @@ const LIMITS: &[(&str, &str)] = &[
     ("target-groups-per-action-on-network-load-balancer", "1"),
     ("target-groups-per-application-load-balancer", "100"),
     ("targets-per-application-load-balancer", "1000"),
-    ("targets-per-availability-zone-per-gateway-load-balancer", "300"),
-    ("targets-per-availability-zone-per-network-load-balancer", "500"),
+    (
+        "targets-per-availability-zone-per-gateway-load-balancer",
+        "300",
+    ),
+    (
+        "targets-per-availability-zone-per-network-load-balancer",
+        "500",
+    ),
     ("targets-per-network-load-balancer", "3000"),
 ];
 
@@ -93,8 +99,9 @@ impl Api for Elbv2 {
         ctx: &RequestContext,
         input: DescribeLoadBalancerAttributesInput,
     ) -> Result<DescribeLoadBalancerAttributesOutput, ApiError> {
-        let attributes =
-            self.read(ctx, |s, _| s.load_balancer_attributes(&input.load_balancer_arn))?;
+        let attributes = self.read(ctx, |s, _| {
+            s.load_balancer_attributes(&input.load_balancer_arn)
+        })?;
         Ok(DescribeLoadBalancerAttributesOutput {
             attributes: Some(attributes),
         })
@@ -207,8 +214,9 @@ impl Api for Elbv2 {
         ctx: &RequestContext,
         input: DescribeTargetGroupAttributesInput,
     ) -> Result<DescribeTargetGroupAttributesOutput, ApiError> {
-        let attributes =
-            self.read(ctx, |s, _| s.target_group_attributes(&input.target_group_arn))?;
+        let attributes = self.read(ctx, |s, _| {
+            s.target_group_attributes(&input.target_group_arn)
+        })?;
         Ok(DescribeTargetGroupAttributesOutput {
             attributes: Some(attributes),
         })
@@ -407,7 +415,11 @@ impl Api for Elbv2 {
         Ok(SetRulePrioritiesOutput { rules: Some(rules) })
     }
 
-    fn add_tags(&self, ctx: &RequestContext, input: AddTagsInput) -> Result<AddTagsOutput, ApiError> {
+    fn add_tags(
+        &self,
+        ctx: &RequestContext,
+        input: AddTagsInput,
+    ) -> Result<AddTagsOutput, ApiError> {
         self.write(ctx, |s, _| s.add_tags(&input.resource_arns, &input.tags))?;
         Ok(AddTagsOutput {})
     }
@@ -417,7 +429,9 @@ impl Api for Elbv2 {
         ctx: &RequestContext,
         input: RemoveTagsInput,
     ) -> Result<RemoveTagsOutput, ApiError> {
-        self.write(ctx, |s, _| s.remove_tags(&input.resource_arns, &input.tag_keys))?;
+        self.write(ctx, |s, _| {
+            s.remove_tags(&input.resource_arns, &input.tag_keys)
+        })?;
         Ok(RemoveTagsOutput {})
     }
 

@@ -35,9 +35,21 @@ const ALB: &[Spec] = &[
         "defensive",
         Kind::OneOf(&["monitor", "defensive", "strictest"]),
     ),
-    ("routing.http.drop_invalid_header_fields.enabled", "false", Kind::Bool),
-    ("routing.http.preserve_host_header.enabled", "false", Kind::Bool),
-    ("routing.http.x_amzn_tls_version_and_cipher_suite.enabled", "false", Kind::Bool),
+    (
+        "routing.http.drop_invalid_header_fields.enabled",
+        "false",
+        Kind::Bool,
+    ),
+    (
+        "routing.http.preserve_host_header.enabled",
+        "false",
+        Kind::Bool,
+    ),
+    (
+        "routing.http.x_amzn_tls_version_and_cipher_suite.enabled",
+        "false",
+        Kind::Bool,
+    ),
     ("routing.http.xff_client_port.enabled", "false", Kind::Bool),
     (
         "routing.http.xff_header_processing.mode",
@@ -68,13 +80,25 @@ const NLB: &[Spec] = &[
 ];
 
 const TG_HTTP: &[Spec] = &[
-    ("deregistration_delay.timeout_seconds", "300", Kind::Int(0, 3600)),
+    (
+        "deregistration_delay.timeout_seconds",
+        "300",
+        Kind::Int(0, 3600),
+    ),
     (
         "load_balancing.algorithm.type",
         "round_robin",
-        Kind::OneOf(&["round_robin", "least_outstanding_requests", "weighted_random"]),
+        Kind::OneOf(&[
+            "round_robin",
+            "least_outstanding_requests",
+            "weighted_random",
+        ]),
     ),
-    ("load_balancing.algorithm.anomaly_mitigation", "off", Kind::OneOf(&["on", "off"])),
+    (
+        "load_balancing.algorithm.anomaly_mitigation",
+        "off",
+        Kind::OneOf(&["on", "off"]),
+    ),
     (
         "load_balancing.cross_zone.enabled",
         "use_load_balancer_configuration",
@@ -82,13 +106,37 @@ const TG_HTTP: &[Spec] = &[
     ),
     ("slow_start.duration_seconds", "0", Kind::Int(0, 900)),
     ("stickiness.enabled", "false", Kind::Bool),
-    ("stickiness.type", "lb_cookie", Kind::OneOf(&["lb_cookie", "app_cookie"])),
-    ("stickiness.lb_cookie.duration_seconds", "86400", Kind::Int(1, 604800)),
+    (
+        "stickiness.type",
+        "lb_cookie",
+        Kind::OneOf(&["lb_cookie", "app_cookie"]),
+    ),
+    (
+        "stickiness.lb_cookie.duration_seconds",
+        "86400",
+        Kind::Int(1, 604800),
+    ),
     ("stickiness.app_cookie.cookie_name", "", Kind::Text),
-    ("stickiness.app_cookie.duration_seconds", "86400", Kind::Int(1, 604800)),
-    ("target_group_health.dns_failover.minimum_healthy_targets.count", "off", Kind::Text),
-    ("target_group_health.dns_failover.minimum_healthy_targets.percentage", "off", Kind::Text),
-    ("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", "1", Kind::Text),
+    (
+        "stickiness.app_cookie.duration_seconds",
+        "86400",
+        Kind::Int(1, 604800),
+    ),
+    (
+        "target_group_health.dns_failover.minimum_healthy_targets.count",
+        "off",
+        Kind::Text,
+    ),
+    (
+        "target_group_health.dns_failover.minimum_healthy_targets.percentage",
+        "off",
+        Kind::Text,
+    ),
+    (
+        "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count",
+        "1",
+        Kind::Text,
+    ),
     (
         "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage",
         "off",
@@ -97,8 +145,16 @@ const TG_HTTP: &[Spec] = &[
 ];
 
 const TG_NETWORK: &[Spec] = &[
-    ("deregistration_delay.timeout_seconds", "300", Kind::Int(0, 3600)),
-    ("deregistration_delay.connection_termination.enabled", "false", Kind::Bool),
+    (
+        "deregistration_delay.timeout_seconds",
+        "300",
+        Kind::Int(0, 3600),
+    ),
+    (
+        "deregistration_delay.connection_termination.enabled",
+        "false",
+        Kind::Bool,
+    ),
     (
         "load_balancing.cross_zone.enabled",
         "use_load_balancer_configuration",
@@ -108,8 +164,16 @@ const TG_NETWORK: &[Spec] = &[
     ("proxy_protocol_v2.enabled", "false", Kind::Bool),
     ("stickiness.enabled", "false", Kind::Bool),
     ("stickiness.type", "source_ip", Kind::OneOf(&["source_ip"])),
-    ("target_health_state.unhealthy.connection_termination.enabled", "true", Kind::Bool),
-    ("target_health_state.unhealthy.draining_interval_seconds", "0", Kind::Int(0, 360000)),
+    (
+        "target_health_state.unhealthy.connection_termination.enabled",
+        "true",
+        Kind::Bool,
+    ),
+    (
+        "target_health_state.unhealthy.draining_interval_seconds",
+        "0",
+        Kind::Int(0, 360000),
+    ),
 ];
 
 const LISTENER_HTTP: &[Spec] = &[("routing.http.response.server.enabled", "true", Kind::Bool)];

@@ -4,8 +4,8 @@
 
 use super::routing;
 use super::{
-    Listener, Rule, State, attributes, invalid_config, listener_not_found, new_id,
-    rule_not_found, validation,
+    Listener, Rule, State, attributes, invalid_config, listener_not_found, new_id, rule_not_found,
+    validation,
 };
 use crate::api_err;
 use crate::aws::ApiError;
@@ -104,7 +104,9 @@ impl State {
                 ActionType::FixedResponse => {
                     terminal += 1;
                     let f = a.fixed_response_config.as_ref().ok_or_else(|| {
-                        validation("A fixed response config must be specified for fixed-response actions")
+                        validation(
+                            "A fixed response config must be specified for fixed-response actions",
+                        )
                     })?;
                     check_fixed(f)?;
                 }
@@ -505,7 +507,11 @@ impl State {
             ));
         }
         for c in &certificates {
-            if !l.certificates.iter().any(|o| o.certificate_arn == c.certificate_arn) {
+            if !l
+                .certificates
+                .iter()
+                .any(|o| o.certificate_arn == c.certificate_arn)
+            {
                 l.certificates.push(wire::Certificate {
                     certificate_arn: c.certificate_arn.clone(),
                     is_default: None,
@@ -559,7 +565,9 @@ impl State {
         let lb_arn = l.load_balancer_arn.clone();
         let protocol = l.protocol.clone();
         if attributes::is_network_protocol(&protocol) {
-            return Err(invalid_config("Rules cannot be added to network load balancer listeners"));
+            return Err(invalid_config(
+                "Rules cannot be added to network load balancer listeners",
+            ));
         }
         check_priority(input.priority)?;
         if self
@@ -641,7 +649,9 @@ impl State {
         }
         // Pages keep the priority order: the marker is an index.
         let start: usize = match &input.marker {
-            Some(m) => m.parse().map_err(|_| validation("Invalid value for 'Marker'"))?,
+            Some(m) => m
+                .parse()
+                .map_err(|_| validation("Invalid value for 'Marker'"))?,
             None => 0,
         };
         let size = super::PAGER.size(input.page_size, super::PAGE_MAX, super::PAGE_MAX)?;
@@ -672,7 +682,11 @@ impl State {
         let (listener_arn, lb_arn, protocol) = match self.rules.get(&input.rule_arn) {
             Some(r) => {
                 let l = self.listener(&r.listener_arn)?;
-                (l.arn.clone(), l.load_balancer_arn.clone(), l.protocol.clone())
+                (
+                    l.arn.clone(),
+                    l.load_balancer_arn.clone(),
+                    l.protocol.clone(),
+                )
             }
             None => {
                 // The default rule is modified through its listener's default actions.
@@ -888,7 +902,9 @@ fn check_redirect(r: &wire::RedirectActionConfig) -> Result<(), ApiError> {
 /// The checks AWS makes of a rule's conditions (compiled by `routing`, which matches them),
 /// and the conditions as AWS echoes them: host-header and path-pattern with their values in
 /// both the legacy `Values` and the config.
-fn check_conditions(conditions: Vec<wire::RuleCondition>) -> Result<Vec<wire::RuleCondition>, ApiError> {
+fn check_conditions(
+    conditions: Vec<wire::RuleCondition>,
+) -> Result<Vec<wire::RuleCondition>, ApiError> {
     if conditions.is_empty() {
         return Err(validation("A rule must have at least one condition"));
     }

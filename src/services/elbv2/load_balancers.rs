@@ -83,7 +83,11 @@ impl State {
                 "You can specify subnets or subnet mappings, not both",
             ));
         }
-        if let Some(existing) = self.load_balancers.values().find(|lb| lb.name == input.name) {
+        if let Some(existing) = self
+            .load_balancers
+            .values()
+            .find(|lb| lb.name == input.name)
+        {
             // AWS: "If you attempt to create multiple load balancers with the same settings,
             // each call succeeds."
             if existing.kind == kind && existing.scheme == scheme {
@@ -149,11 +153,7 @@ impl State {
             .enumerate()
             .map(|(i, subnet)| wire::AvailabilityZone {
                 subnet_id: Some(subnet.clone()),
-                zone_name: Some(format!(
-                    "{}{}",
-                    self.region,
-                    (b'a' + (i % 6) as u8) as char
-                )),
+                zone_name: Some(format!("{}{}", self.region, (b'a' + (i % 6) as u8) as char)),
                 load_balancer_addresses: (lb.kind == Kind::Network).then(Vec::new),
                 ..Default::default()
             })
@@ -234,7 +234,12 @@ impl State {
 
     pub(super) fn delete_load_balancer(&mut self, arn: &str) -> Result<(), ApiError> {
         let lb = self.load_balancer(arn)?;
-        if lb.attributes.get("deletion_protection.enabled").map(String::as_str) == Some("true") {
+        if lb
+            .attributes
+            .get("deletion_protection.enabled")
+            .map(String::as_str)
+            == Some("true")
+        {
             return Err(api_err!(
                 elbv2::OperationNotPermittedException,
                 "Load balancer '{arn}' cannot be deleted because deletion protection is enabled"

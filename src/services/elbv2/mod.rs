@@ -170,9 +170,7 @@ impl State {
     }
 
     fn target_group(&self, arn: &str) -> Result<&TargetGroup, ApiError> {
-        self.target_groups
-            .get(arn)
-            .ok_or_else(|| tg_not_found(arn))
+        self.target_groups.get(arn).ok_or_else(|| tg_not_found(arn))
     }
 
     fn target_group_mut(&mut self, arn: &str) -> Result<&mut TargetGroup, ApiError> {
@@ -307,7 +305,10 @@ fn listener_not_found(arn: &str) -> ApiError {
 }
 
 fn rule_not_found(arn: &str) -> ApiError {
-    crate::api_err!(elbv2::RuleNotFoundException, "One or more rules not found: '{arn}'")
+    crate::api_err!(
+        elbv2::RuleNotFoundException,
+        "One or more rules not found: '{arn}'"
+    )
 }
 
 fn resource_not_found(arn: &str) -> ApiError {
@@ -325,7 +326,11 @@ fn resource_not_found(arn: &str) -> ApiError {
 }
 
 fn invalid_config(message: impl Into<String>) -> ApiError {
-    crate::api_err!(elbv2::InvalidConfigurationRequestException, "{}", message.into())
+    crate::api_err!(
+        elbv2::InvalidConfigurationRequestException,
+        "{}",
+        message.into()
+    )
 }
 
 /// ELBv2 pages with `Marker` / `PageSize` (1 to 400).
@@ -420,7 +425,10 @@ impl State {
         Ok(())
     }
 
-    pub(super) fn describe_tags(&self, arns: &[String]) -> Result<Vec<wire::TagDescription>, ApiError> {
+    pub(super) fn describe_tags(
+        &self,
+        arns: &[String],
+    ) -> Result<Vec<wire::TagDescription>, ApiError> {
         if arns.len() > 20 {
             return Err(validation("At most 20 resource ARNs can be given"));
         }

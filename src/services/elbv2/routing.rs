@@ -19,7 +19,10 @@ use wire::{ActionTypeEnum as ActionType, ProtocolEnum as Protocol};
 pub enum Condition {
     Host(Vec<String>),
     Path(Vec<String>),
-    Header { name: String, values: Vec<String> },
+    Header {
+        name: String,
+        values: Vec<String>,
+    },
     Method(Vec<String>),
     /// (key, value) pairs; a missing key matches any key.
     Query(Vec<(Option<String>, String)>),
@@ -65,7 +68,9 @@ pub fn compile_condition(c: &wire::RuleCondition) -> Result<Condition, String> {
     let nonempty = |v: Option<Vec<String>>| -> Result<Vec<String>, String> {
         match v {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(format!("The '{field}' condition must have at least one value")),
+            _ => Err(format!(
+                "The '{field}' condition must have at least one value"
+            )),
         }
     };
     let max_len = |v: &[String], n: usize| -> Result<(), String> {
@@ -78,7 +83,13 @@ pub fn compile_condition(c: &wire::RuleCondition) -> Result<Condition, String> {
     };
     match field {
         "host-header" => {
-            both(c.host_header_config.is_some())?;
+            // AWS echoes a host-header or path-pattern condition with its values in both
+            // forms; only different values in the two are a conflict.
+            both(
+                c.host_header_config
+                    .as_ref()
+                    .is_some_and(|h| h.values.is_some() && h.values != legacy),
+            )?;
             let v = nonempty(
                 c.host_header_config
                     .as_ref()
@@ -90,12 +101,20 @@ pub fn compile_condition(c: &wire::RuleCondition) -> Result<Condition, String> {
                 !s.chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || "-.*?_".contains(ch))
             }) {
-                return Err(format!("Host header value '{bad}' contains invalid characters"));
+                return Err(format!(
+                    "Host header value '{bad}' contains invalid characters"
+                ));
             }
-            Ok(Condition::Host(v.iter().map(|s| s.to_ascii_lowercase()).collect()))
+            Ok(Condition::Host(
+                v.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            ))
         }
         "path-pattern" => {
-            both(c.path_pattern_config.is_some())?;
+            both(
+                c.path_pattern_config
+                    .as_ref()
+                    .is_some_and(|h| h.values.is_some() && h.values != legacy),
+            )?;
             let v = nonempty(
                 c.path_pattern_config
                     .as_ref()
@@ -130,10 +149,10 @@ pub fn compile_condition(c: &wire::RuleCondition) -> Result<Condition, String> {
                     .and_then(|h| h.values.clone()),
             )?;
             max_len(&v, 40)?;
-            if let Some(bad) = v
-                .iter()
-                .find(|s| !s.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == '-'))
-            {
+            if let Some(bad) = v.iter().find(|s| {
+                !s.chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == '-')
+            }) {
                 return Err(format!(
                     "HTTP request method '{bad}' can only contain A-Z, '_' and '-'"
                 ));
@@ -192,11 +211,19 @@ fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
 fn in_cidr(ip: IpAddr, (net, bits): (IpAddr, u8)) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -259,8 +286,9 @@ impl Condition {
                 .filter(|(n, _)| n == name)
                 .any(|(_, val)| values.iter().any(|p| wildcard(p, val, true))),
             Condition::Query(pairs) => {
-                let params: Vec<(String, String)> =
-                    form_urlencoded::parse(r.query.as_bytes()).into_owned().collect();
+                let params: Vec<(String, String)> = form_urlencoded::parse(r.query.as_bytes())
+                    .into_owned()
+                    .collect();
                 pairs.iter().any(|(k, v)| {
                     params.iter().any(|(pk, pv)| {
                         k.as_deref().is_none_or(|k| wildcard(k, pk, true)) && wildcard(v, pv, true)
@@ -436,7 +464,12 @@ impl State {
                     continue;
                 };
                 let addr = self.address_of(tg, key);
-                if in_use && tg.targets.get(key).is_some_and(|t| t.draining_until.is_none()) {
+                if in_use
+                    && tg
+                        .targets
+                        .get(key)
+                        .is_some_and(|t| t.draining_until.is_none())
+                {
                     snap.health.push(HealthTarget {
                         region: self.region.clone(),
                         target_group_arn: tg.arn.clone(),
@@ -510,15 +543,17 @@ impl State {
                 .filter(|r| r.listener_arn == l.arn)
                 .collect();
             rules.sort_by_key(|r| r.priority);
+            // A rule whose conditions do not compile (none should: they were checked) never
+            // matches, rather than matching everything.
             let mut routes: Vec<RouteRule> = rules
                 .into_iter()
-                .map(|r| RouteRule {
-                    conditions: r
-                        .conditions
-                        .iter()
-                        .filter_map(|c| compile_condition(c).ok())
-                        .collect(),
-                    action: action(&r.actions),
+                .filter_map(|r| {
+                    let conditions: Result<Vec<Condition>, String> =
+                        r.conditions.iter().map(compile_condition).collect();
+                    Some(RouteRule {
+                        conditions: conditions.ok()?,
+                        action: action(&r.actions),
+                    })
                 })
                 .collect();
             routes.push(RouteRule {
@@ -572,7 +607,8 @@ pub fn redirect_location(
     let to_port = sub(r.port.as_deref().unwrap_or("#{port}"));
     let to_path = sub(r.path.as_deref().unwrap_or("/#{path}"));
     let to_query = sub(r.query.as_deref().unwrap_or("#{query}"));
-    let default_port = (proto == "http" && to_port == "80") || (proto == "https" && to_port == "443");
+    let default_port =
+        (proto == "http" && to_port == "80") || (proto == "https" && to_port == "443");
     let mut out = format!("{proto}://{to_host}");
     if !default_port {
         out.push(':');

@@ -118,10 +118,7 @@ fn apply_health_check(
         next.enabled = e;
     }
     if let Some(p) = protocol {
-        if !matches!(
-            p,
-            Protocol::Http | Protocol::Https | Protocol::Tcp
-        ) {
+        if !matches!(p, Protocol::Http | Protocol::Https | Protocol::Tcp) {
             return Err(validation(format!(
                 "Health check protocol '{p}' is not supported"
             )));
@@ -232,7 +229,10 @@ impl State {
         input: wire::CreateTargetGroupInput,
     ) -> Result<wire::TargetGroup, ApiError> {
         check_name("Target group", &input.name)?;
-        let target_type = input.target_type.clone().unwrap_or(wire::TargetTypeEnum::Instance);
+        let target_type = input
+            .target_type
+            .clone()
+            .unwrap_or(wire::TargetTypeEnum::Instance);
         if !matches!(
             target_type,
             wire::TargetTypeEnum::Instance | wire::TargetTypeEnum::Ip
@@ -255,7 +255,9 @@ impl State {
                 | Protocol::Udp
                 | Protocol::TcpUdp
         ) {
-            return Err(validation(format!("Protocol '{protocol}' is not supported")));
+            return Err(validation(format!(
+                "Protocol '{protocol}' is not supported"
+            )));
         }
         let port = input
             .port
@@ -530,7 +532,11 @@ impl State {
         }
         let new = keys
             .iter()
-            .filter(|(k, _)| !tg.targets.get(k).is_some_and(|t| t.draining_until.is_none()))
+            .filter(|(k, _)| {
+                !tg.targets
+                    .get(k)
+                    .is_some_and(|t| t.draining_until.is_none())
+            })
             .count();
         let active = tg
             .targets
@@ -614,7 +620,10 @@ impl State {
                 target: Some(wire::TargetDescription {
                     id: key.0.clone(),
                     port: Some(key.1),
-                    availability_zone: tg.targets.get(key).and_then(|t| t.availability_zone.clone()),
+                    availability_zone: tg
+                        .targets
+                        .get(key)
+                        .and_then(|t| t.availability_zone.clone()),
                     quic_server_id: None,
                 }),
                 target_health: Some(wire::TargetHealth {
@@ -659,7 +668,8 @@ impl State {
         let mut gone = false;
         for tg in self.target_groups.values_mut() {
             let before = tg.targets.len();
-            tg.targets.retain(|_, t| t.draining_until.is_none_or(|d| now < d));
+            tg.targets
+                .retain(|_, t| t.draining_until.is_none_or(|d| now < d));
             gone |= tg.targets.len() != before;
         }
         if gone {
@@ -674,7 +684,9 @@ impl State {
             .map(|tg| {
                 tg.targets
                     .iter()
-                    .filter(|(_, t)| t.owner.as_deref() == Some(owner) && t.draining_until.is_none())
+                    .filter(|(_, t)| {
+                        t.owner.as_deref() == Some(owner) && t.draining_until.is_none()
+                    })
                     .map(|(k, _)| k.clone())
                     .collect()
             })
@@ -683,7 +695,13 @@ impl State {
 
     /// Registers `wanted` in a target group for `owner`, and drains what `owner` registered
     /// there before and no longer wants (links: an ECS service's tasks).
-    pub fn sync_targets(&mut self, tg_arn: &str, owner: &str, wanted: &[EcsTarget], now: Timestamp) {
+    pub fn sync_targets(
+        &mut self,
+        tg_arn: &str,
+        owner: &str,
+        wanted: &[EcsTarget],
+        now: Timestamp,
+    ) {
         let keep: Vec<TargetKey> = wanted.iter().map(|t| (t.id.clone(), t.port)).collect();
         let gone: Vec<TargetKey> = self
             .registered_by(tg_arn, owner)
@@ -703,7 +721,11 @@ impl State {
             drain(tg, key, now, delay);
         }
         for key in keep {
-            if tg.targets.get(&key).is_some_and(|t| t.draining_until.is_none()) {
+            if tg
+                .targets
+                .get(&key)
+                .is_some_and(|t| t.draining_until.is_none())
+            {
                 continue;
             }
             let t = tg.targets.entry(key).or_insert(Target {

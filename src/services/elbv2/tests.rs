@@ -61,7 +61,13 @@ fn listener(s: &mut State, lb: &str, port: i32, tg: &str) -> Result<String, ApiE
     .map(|l| l.listener_arn.expect("arn"))
 }
 
-fn path_rule(s: &mut State, l: &str, priority: i32, path: &str, tg: &str) -> Result<String, ApiError> {
+fn path_rule(
+    s: &mut State,
+    l: &str,
+    priority: i32,
+    path: &str,
+    tg: &str,
+) -> Result<String, ApiError> {
     s.create_rule(wire::CreateRuleInput {
         listener_arn: l.into(),
         priority,
@@ -80,7 +86,11 @@ fn path_rule(s: &mut State, l: &str, priority: i32, path: &str, tg: &str) -> Res
 fn names_and_idempotent_creation() {
     let mut s = state();
     let a = alb(&mut s, "web");
-    assert_eq!(alb(&mut s, "web"), a, "same settings: the same load balancer");
+    assert_eq!(
+        alb(&mut s, "web"),
+        a,
+        "same settings: the same load balancer"
+    );
     let err = s
         .create_load_balancer(
             wire::CreateLoadBalancerInput {
@@ -126,20 +136,34 @@ fn listeners_rules_and_priorities() {
     let t = tg(&mut s, "t", wire::ProtocolEnum::Http);
     let tcp = tg(&mut s, "tcp", wire::ProtocolEnum::Tcp);
     let l = listener(&mut s, &lb, 80, &t).expect("listener");
-    assert_eq!(listener(&mut s, &lb, 80, &t).unwrap_err().code, "DuplicateListener");
+    assert_eq!(
+        listener(&mut s, &lb, 80, &t).unwrap_err().code,
+        "DuplicateListener"
+    );
     assert_eq!(
         listener(&mut s, &lb, 81, &tcp).unwrap_err().code,
         "IncompatibleProtocols"
     );
     assert_eq!(
-        listener(&mut s, &lb, 82, "arn:aws:elasticloadbalancing:us-east-1:0:targetgroup/x/1")
-            .unwrap_err()
-            .code,
+        listener(
+            &mut s,
+            &lb,
+            82,
+            "arn:aws:elasticloadbalancing:us-east-1:0:targetgroup/x/1"
+        )
+        .unwrap_err()
+        .code,
         "TargetGroupNotFound"
     );
     let r1 = path_rule(&mut s, &l, 10, "/api/*", &t).expect("rule");
-    assert_eq!(path_rule(&mut s, &l, 10, "/b", &t).unwrap_err().code, "PriorityInUse");
-    assert_eq!(path_rule(&mut s, &l, 0, "/b", &t).unwrap_err().code, "ValidationError");
+    assert_eq!(
+        path_rule(&mut s, &l, 10, "/b", &t).unwrap_err().code,
+        "PriorityInUse"
+    );
+    assert_eq!(
+        path_rule(&mut s, &l, 0, "/b", &t).unwrap_err().code,
+        "ValidationError"
+    );
     let r2 = path_rule(&mut s, &l, 20, "/b", &t).expect("rule");
     // Swapping two priorities in one call is allowed; colliding with a third is not.
     let swap = |a: &str, pa: i32, b: &str, pb: i32| {
@@ -166,10 +190,16 @@ fn listeners_rules_and_priorities() {
         .expect("rules")
         .rules
         .expect("rules");
-    let priorities: Vec<_> = rules.iter().map(|r| r.priority.clone().unwrap_or_default()).collect();
+    let priorities: Vec<_> = rules
+        .iter()
+        .map(|r| r.priority.clone().unwrap_or_default())
+        .collect();
     assert_eq!(priorities, ["10", "20", "default"]);
     let default = rules[2].rule_arn.clone().expect("arn");
-    assert_eq!(s.delete_rule(&default).unwrap_err().code, "OperationNotPermitted");
+    assert_eq!(
+        s.delete_rule(&default).unwrap_err().code,
+        "OperationNotPermitted"
+    );
     // A target group in use cannot be deleted; the load balancer takes its listeners along.
     assert_eq!(s.delete_target_group(&t).unwrap_err().code, "ResourceInUse");
     s.delete_load_balancer(&lb).expect("delete");
@@ -213,8 +243,14 @@ fn condition_limits_and_actions() {
         }),
         ..Default::default()
     };
-    assert!(s.check_actions(&lb, &wire::ProtocolEnum::Http, vec![fixed("404")]).is_ok());
-    assert!(s.check_actions(&lb, &wire::ProtocolEnum::Http, vec![fixed("302")]).is_err());
+    assert!(
+        s.check_actions(&lb, &wire::ProtocolEnum::Http, vec![fixed("404")])
+            .is_ok()
+    );
+    assert!(
+        s.check_actions(&lb, &wire::ProtocolEnum::Http, vec![fixed("302")])
+            .is_err()
+    );
     let same_url = wire::Action {
         r#type: wire::ActionTypeEnum::Redirect,
         redirect_config: Some(wire::RedirectActionConfig {
@@ -238,12 +274,18 @@ fn target_health_states() {
         id: id.into(),
         ..Default::default()
     };
-    let err = s.register_targets(&t, vec![target("8.8.8.8")], None).unwrap_err();
+    let err = s
+        .register_targets(&t, vec![target("8.8.8.8")], None)
+        .unwrap_err();
     assert_eq!(err.code, "InvalidTarget", "public addresses are refused");
-    s.register_targets(&t, vec![target("127.0.0.1")], None).expect("register");
+    s.register_targets(&t, vec![target("127.0.0.1")], None)
+        .expect("register");
     let key = ("127.0.0.1".to_owned(), 80);
     let state_of = |s: &State| s.health_of(&t, &key, now).expect("registered");
-    assert_eq!(state_of(&s).reason, Some(wire::TargetHealthReasonEnum::TargetNotInUse));
+    assert_eq!(
+        state_of(&s).reason,
+        Some(wire::TargetHealthReasonEnum::TargetNotInUse)
+    );
     let lb = alb(&mut s, "web");
     listener(&mut s, &lb, 80, &t).expect("listener");
     assert_eq!(
@@ -252,7 +294,8 @@ fn target_health_states() {
     );
     s.report_health(&t, &key, target_groups::Health::healthy());
     assert_eq!(state_of(&s).state, wire::TargetHealthStateEnum::Healthy);
-    s.deregister_targets(&t, vec![target("127.0.0.1")], now).expect("deregister");
+    s.deregister_targets(&t, vec![target("127.0.0.1")], now)
+        .expect("deregister");
     assert_eq!(state_of(&s).state, wire::TargetHealthStateEnum::Draining);
     // After the deregistration delay (300 s by default) the target is gone.
     s.settle(Timestamp::from_secs_f64(now.as_secs_f64() + 301.0));
@@ -296,7 +339,10 @@ fn routing_by_priority_then_default() {
     assert_eq!(to("/b/x").as_deref(), Some(b.as_str()));
     assert_eq!(to("/c").as_deref(), Some(a.as_str()));
     // The unhealthy-only group fails open: its one target still gets the request.
-    let set = route.route(&facts("/b/x")).and_then(|a| a.pick()).expect("group");
+    let set = route
+        .route(&facts("/b/x"))
+        .and_then(|a| a.pick())
+        .expect("group");
     assert_eq!(set.next().map(|a| a.port()), Some(9000));
     assert_eq!(snap.health.len(), 1);
 }

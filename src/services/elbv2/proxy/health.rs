@@ -87,9 +87,19 @@ fn same(h: &HealthTarget, (region, tg, key): &Id) -> bool {
 }
 
 /// The health to record after a check, if it changed.
-fn next_health(t: &mut Tracked, check: &HealthCheck, outcome: Result<(), Health>) -> Option<Health> {
-    let was_healthy = t.last.as_ref().is_some_and(|h| h.state.as_str() == "healthy");
-    let first = t.last.as_ref().is_none_or(|h| h.state.as_str() == "initial");
+fn next_health(
+    t: &mut Tracked,
+    check: &HealthCheck,
+    outcome: Result<(), Health>,
+) -> Option<Health> {
+    let was_healthy = t
+        .last
+        .as_ref()
+        .is_some_and(|h| h.state.as_str() == "healthy");
+    let first = t
+        .last
+        .as_ref()
+        .is_none_or(|h| h.state.as_str() == "initial");
     let next = match outcome {
         Ok(()) => {
             t.passes += 1;
@@ -129,7 +139,10 @@ async fn check(target: &HealthTarget) -> Result<(), Health> {
     let addr = SocketAddr::new(addr.ip(), port);
     let timeout = Duration::from_secs(target.check.timeout_seconds.max(1) as u64);
     match tokio::time::timeout(timeout, probe(addr, &target.check)).await {
-        Err(_) => Err(Health::unhealthy(Reason::TargetTimeout, "Request timed out")),
+        Err(_) => Err(Health::unhealthy(
+            Reason::TargetTimeout,
+            "Request timed out",
+        )),
         Ok(r) => r,
     }
 }

@@ -118,7 +118,9 @@ async fn handle(
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             return plain(
                 status,
-                content_type.as_deref().unwrap_or("text/plain; charset=utf-8"),
+                content_type
+                    .as_deref()
+                    .unwrap_or("text/plain; charset=utf-8"),
                 body,
             );
         }
@@ -200,17 +202,17 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 fn add_forwarding(headers: &mut HeaderMap, peer: SocketAddr, scheme: &str, port: u16) {
     let client = peer.ip().to_string();
-    let xff = match headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-    {
+    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
         Some(prior) => format!("{prior}, {client}"),
         None => client,
     };
     if let Ok(v) = HeaderValue::from_str(&xff) {
         headers.insert("x-forwarded-for", v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(if scheme == "https" { "https" } else { "http" }));
+    headers.insert(
+        "x-forwarded-proto",
+        HeaderValue::from_static(if scheme == "https" { "https" } else { "http" }),
+    );
     headers.insert("x-forwarded-port", HeaderValue::from(port));
     if !headers.contains_key("x-amzn-trace-id") {
         let secs = std::time::SystemTime::now()

@@ -11,8 +11,8 @@ mod health;
 mod http;
 mod tcp;
 
-use super::routing::Snapshot;
 use super::State;
+use super::routing::Snapshot;
 use crate::aws::Timestamp;
 use crate::store::Store;
 use crate::wire::elbv2::ProtocolEnum as Protocol;
@@ -222,7 +222,6 @@ impl Publisher {
             return;
         }
         self.seen = seen;
-        self.proxy
-            .publish(Snapshot::build(states.into_iter(), now));
+        self.proxy.publish(Snapshot::build(states.into_iter(), now));
     }
 }

@@ -30,7 +30,8 @@ pub(super) async fn serve(proxy: Arc<Proxy>, arn: String, listener: TcpListener)
             match TcpStream::connect(target).await {
                 Ok(mut outbound) => {
                     let _ = outbound.set_nodelay(true);
-                    if let Err(e) = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await {
+                    if let Err(e) = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await
+                    {
                         tracing::debug!(%target, "tcp forwarding ended: {e}");
                     }
                 }

@@ -532,11 +532,7 @@ impl State {
         }
         let new = keys
             .iter()
-            .filter(|(k, _)| {
-                !tg.targets
-                    .get(k)
-                    .is_some_and(|t| t.draining_until.is_none())
-            })
+            .filter(|(k, _)| tg.targets.get(k).is_none_or(|t| t.draining_until.is_some()))
             .count();
         let active = tg
             .targets

@@ -5,12 +5,14 @@
 //! to stop them. A task whose target the health checks found unhealthy, once the service's
 //! health check grace period is over, is stopped with ECS's reason and replaced by the
 //! scheduler. CreateService and UpdateService check the load balancers here, since only this
-//! module sees both services.
+//! module sees both services. Load balancers' DNS names are answered by berth's DNS server
+//! ([`dns_aliases`]).
 
 use crate::api_err;
 use crate::aws::{ApiError, Timestamp};
 use crate::services::ecs::{State as Ecs, tasks};
 use crate::services::elbv2::{EcsTarget, State as Elbv2};
+use crate::services::servicediscovery::dns::Alias;
 use crate::store::Region;
 use crate::wire::ecs::{LoadBalancer, NetworkMode, TaskDefinition, TaskStopCode};
 use crate::wire::elbv2::TargetHealthStateEnum;
@@ -213,4 +215,23 @@ fn target_of(ecs: &Ecs, t: &tasks::Task, container: &str, port: i32) -> Option<E
         id: instance_of(ecs, t)?,
         port: host_port,
     })
+}
+
+/// ELBv2 → DNS: every load balancer's DNS name answers the address its listeners bind, as
+/// Route 53 answers for an ALB's name.
+pub fn dns_aliases(region: &Region, publish_ip: std::net::IpAddr) -> Vec<Alias> {
+    let std::net::IpAddr::V4(ip) = publish_ip else {
+        return Vec::new();
+    };
+    // Listening on every address: loopback reaches it from this host.
+    let ip = if ip.is_unspecified() {
+        std::net::Ipv4Addr::LOCALHOST
+    } else {
+        ip
+    };
+    region
+        .elbv2
+        .dns_names()
+        .map(|(name, _)| (name.to_owned(), vec![ip]))
+        .collect()
 }

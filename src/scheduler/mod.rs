@@ -122,9 +122,14 @@ impl Scheduler {
         self.store.reconcile_all(|regions| {
             let regions: Vec<&mut _> = regions.collect();
             proxy.refresh(regions.iter().map(|r| &r.elbv2), now);
+            let publish_ip = proxy.publish_ip();
             let aliases = regions
                 .iter()
-                .flat_map(|r| links::service_connect::aliases(r))
+                .flat_map(|r| {
+                    let mut a = links::service_connect::aliases(r);
+                    a.extend(links::load_balancers::dns_aliases(r, publish_ip));
+                    a
+                })
                 .collect();
             dns.refresh(regions.iter().map(|r| &r.servicediscovery), aliases, now)
         });

@@ -501,3 +501,20 @@ def test_ecs_service_registers_its_tasks_as_targets(elb, ecs):
         assert time.monotonic() < deadline, f"targets not draining: {targets()}"
         time.sleep(0.2)
     ecs.delete_service(cluster=cluster, service=svc, force=True)
+
+
+def test_load_balancer_dns_name_resolves_in_berths_dns(elb, raw, alb):
+    import dns.message
+    import dns.query
+    host, _, port = raw.request("GET", "/_berth/health").json()["dns"]["host"].rpartition(":")
+    name = alb["lb"]["DNSName"]
+    deadline = time.monotonic() + 5
+    while True:
+        response = dns.query.udp(dns.message.make_query(name, "A"), host, port=int(port), timeout=3)
+        got = sorted(r.to_text() for rrset in response.answer for r in rrset)
+        if got or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert got == ["127.0.0.1"], got
+    # Through that name, the listener answers (DNS gives the address; the port is the listener's).
+    assert backend_of((got[0], alb["addr"][1]), "/api/by-name") == "api"

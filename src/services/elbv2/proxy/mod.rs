@@ -208,6 +208,11 @@ impl Publisher {
         }
     }
 
+    /// The address listeners bind, which load balancers' DNS names resolve to.
+    pub fn publish_ip(&self) -> IpAddr {
+        self.proxy.publish_ip
+    }
+
     pub fn refresh<'a>(&mut self, states: impl IntoIterator<Item = &'a State>, now: Timestamp) {
         let states: Vec<&State> = states.into_iter().collect();
         let mut seen: Vec<(String, u64)> = states

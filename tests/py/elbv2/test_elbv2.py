@@ -93,10 +93,10 @@ def backends():
         b.close()
 
 
-def make_tg(elb, port: int, **kw) -> str:
+def make_tg(elb, port: int, interval: int = 5, **kw) -> str:
     return elb.create_target_group(Name=unique("tg"), Protocol="HTTP", Port=port, VpcId="vpc-1",
                                    TargetType="ip", HealthCheckPath="/health",
-                                   HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2,
+                                   HealthCheckIntervalSeconds=interval, HealthCheckTimeoutSeconds=2,
                                    HealthyThresholdCount=2, UnhealthyThresholdCount=2,
                                    **kw)["TargetGroups"][0]["TargetGroupArn"]
 
@@ -456,7 +456,9 @@ def test_ecs_service_registers_its_tasks_as_targets(elb, ecs):
                                  cpu="256", memory="512", containerDefinitions=[{
                                      "name": "web", "image": "busybox", "essential": True,
                                      "portMappings": [{"containerPort": 8080}]}])
-    tg = make_tg(elb, 8080)
+    # In-memory tasks answer no health check: a long interval keeps them from being replaced
+    # while this test looks at them.
+    tg = make_tg(elb, 8080, interval=300)
     lb = elb.create_load_balancer(Name=unique("lb"))["LoadBalancers"][0]["LoadBalancerArn"]
     elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=free_port(),
                         DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
@@ -518,3 +520,38 @@ def test_load_balancer_dns_name_resolves_in_berths_dns(elb, raw, alb):
     assert got == ["127.0.0.1"], got
     # Through that name, the listener answers (DNS gives the address; the port is the listener's).
     assert backend_of((got[0], alb["addr"][1]), "/api/by-name") == "api"
+
+
+def test_tasks_failing_health_checks_are_replaced(elb, ecs):
+    """In-memory tasks answer nothing: their targets fail the health checks, and ECS stops each
+    with its reason and starts another."""
+    cluster = unique("hc")
+    ecs.create_cluster(clusterName=cluster)
+    family = unique("web")
+    ecs.register_task_definition(family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+                                 cpu="256", memory="512", containerDefinitions=[{
+                                     "name": "web", "image": "busybox", "essential": True,
+                                     "portMappings": [{"containerPort": 8080}]}])
+    tg = make_tg(elb, 8080)
+    lb = elb.create_load_balancer(Name=unique("lb"))["LoadBalancers"][0]["LoadBalancerArn"]
+    elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=free_port(),
+                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    svc = unique("svc")
+    ecs.create_service(cluster=cluster, serviceName=svc, taskDefinition=family, desiredCount=1,
+                       launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+                       loadBalancers=[{"targetGroupArn": tg, "containerName": "web",
+                                       "containerPort": 8080}])
+    deadline = time.monotonic() + 40
+    while True:
+        stopped = ecs.list_tasks(cluster=cluster, serviceName=svc, desiredStatus="STOPPED")["taskArns"]
+        if stopped:
+            break
+        assert time.monotonic() < deadline, "no task was stopped for failing its health checks"
+        time.sleep(0.5)
+    task = ecs.describe_tasks(cluster=cluster, tasks=stopped[:1])["tasks"][0]
+    assert task["stoppedReason"] == f"Task failed ELB health checks in (target-group {tg})"
+    assert task["stopCode"] == "ServiceSchedulerInitiated"
+    running = ecs.list_tasks(cluster=cluster, serviceName=svc, desiredStatus="RUNNING")["taskArns"]
+    assert running and running[0] != stopped[0], "the service replaced the task"
+    ecs.delete_service(cluster=cluster, service=svc, force=True)

@@ -7,7 +7,7 @@
 //! whether its change matters to it.
 
 use crate::executor::Host;
-pub use crate::services::Region;
+pub use crate::services::{Global, Region};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -43,15 +43,17 @@ struct Inner {
     account_id: String,
     hosts: Arc<Vec<Host>>,
     regions: HashMap<String, Region>,
+    global: Global,
 }
 
 impl Store {
     pub fn new(account_id: String, hosts: Vec<Host>) -> Self {
         Store {
             inner: Arc::new(Mutex::new(Inner {
-                account_id,
+                global: Global::new(&account_id),
                 hosts: Arc::new(hosts),
                 regions: HashMap::new(),
+                account_id,
             })),
             changed: Arc::new(Notify::new()),
         }
@@ -70,6 +72,16 @@ impl Store {
             self.changed.notify_one();
         }
         out
+    }
+
+    /// Runs `f` over the state that belongs to no region (IAM's). Nothing the reconcile loop
+    /// reads lives there, so a write does not wake it.
+    pub fn read_global<R>(&self, f: impl FnOnce(&Global) -> R) -> R {
+        f(&self.lock().global)
+    }
+
+    pub fn write_global<R>(&self, f: impl FnOnce(&mut Global) -> R) -> R {
+        f(&mut self.lock().global)
     }
 
     /// Runs `f` over every service's part of `region` at once (what crosses services); then
@@ -116,6 +128,7 @@ impl Store {
             account_id,
             hosts,
             regions,
+            ..
         } = &mut *inner;
         let region = regions.entry(region.to_owned()).or_insert_with(|| {
             Region::new(&RegionInfo {

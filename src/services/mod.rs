@@ -7,6 +7,7 @@
 
 pub mod ecs;
 pub mod elbv2;
+pub mod iam;
 pub mod logs;
 pub mod servicediscovery;
 pub mod sts;
@@ -35,6 +36,19 @@ impl Handler for NotYet {
 
     fn new(_: &Store) -> Self {
         NotYet
+    }
+}
+
+/// The state that belongs to no region: IAM is global on AWS.
+pub struct Global {
+    pub iam: iam::State,
+}
+
+impl Global {
+    pub(crate) fn new(account_id: &str) -> Self {
+        Global {
+            iam: iam::State::new(account_id),
+        }
     }
 }
 
@@ -104,11 +118,10 @@ service_table! {
     sts => sts::Sts;
     application_autoscaling => NotYet;
     ecr => NotYet;
-    iam => NotYet;
+    iam => iam::api::Iam;
     ec2 => NotYet;
 }
 
 impl wire::application_autoscaling::Api for NotYet {}
 impl wire::ecr::Api for NotYet {}
-impl wire::iam::Api for NotYet {}
 impl wire::ec2::Api for NotYet {}

@@ -331,10 +331,22 @@ pub struct RouteTarget {
 pub struct TargetSet {
     pub arn: String,
     pub targets: Vec<RouteTarget>,
+    /// The AWSALB cookie's lifetime in seconds, when the group has lb_cookie stickiness.
+    pub sticky_seconds: Option<u64>,
     cursor: AtomicUsize,
 }
 
 impl TargetSet {
+    /// `addr`, if it is a target a sticky request may still go to: one of the group's, and
+    /// healthy unless none is.
+    pub fn sticky(&self, addr: SocketAddr) -> Option<SocketAddr> {
+        let any_healthy = self.targets.iter().any(|t| t.healthy);
+        self.targets
+            .iter()
+            .find(|t| t.addr == addr && (t.healthy || !any_healthy))
+            .map(|t| t.addr)
+    }
+
     /// The next target round robin among the healthy ones; when none is healthy, among all of
     /// them (ALB fails open); `None` when the group has no targets.
     pub fn next(&self) -> Option<SocketAddr> {
@@ -493,11 +505,20 @@ impl State {
                     });
                 }
             }
+            let attr = |k: &str| tg.attributes.get(k).map(String::as_str);
+            let sticky_seconds = (attr("stickiness.enabled") == Some("true")
+                && attr("stickiness.type") == Some("lb_cookie"))
+            .then(|| {
+                attr("stickiness.lb_cookie.duration_seconds")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(86400)
+            });
             sets.insert(
                 &tg.arn,
                 Arc::new(TargetSet {
                     arn: tg.arn.clone(),
                     targets,
+                    sticky_seconds,
                     cursor: AtomicUsize::new(0),
                 }),
             );

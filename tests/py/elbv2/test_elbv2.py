@@ -118,9 +118,19 @@ def request(addr, method="GET", path="/", headers=None, body=None):
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        headers: dict[str, str] = {}
+        for k, v in resp.getheaders():
+            # Repeated headers (Set-Cookie) one per line.
+            headers[k.lower()] = f"{headers[k.lower()]}\n{v}" if k.lower() in headers else v
+        return resp.status, headers, resp.read()
     finally:
         conn.close()
+
+
+def settle():
+    """Changes reach the proxy with the reconcile loop's next pass (tens of milliseconds), not
+    within the API call, as on AWS (where they take seconds)."""
+    time.sleep(0.5)
 
 
 def wait_health(elb, tg: str, want: str, timeout: float = 20) -> list[dict]:
@@ -342,8 +352,9 @@ def alb(elb, raw, backends):
         {"Field": "query-string", "QueryStringConfig": {"Values": [{"Key": "legacy", "Value": "1"}]}}],
         Actions=[{"Type": "redirect", "RedirectConfig": {
             "StatusCode": "HTTP_302", "Host": "new.example.com", "Path": "/v2/#{path}"}}])
-    return {"lb": lb, "listener": arn, "port": listener["Port"], "tgs": tgs,
-            "addr": listener_address(raw, arn)}
+    addr = listener_address(raw, arn)
+    settle()
+    return {"lb": lb, "listener": arn, "port": listener["Port"], "tgs": tgs, "addr": addr}
 
 
 def backend_of(addr, path="/", headers=None, method="GET"):
@@ -425,7 +436,7 @@ def test_weighted_forward(elb, alb, backends):
         {"Field": "path-pattern", "Values": ["/split"]}], Actions=[{"Type": "forward", "ForwardConfig": {
             "TargetGroups": [{"TargetGroupArn": alb["tgs"]["api"], "Weight": 3},
                              {"TargetGroupArn": alb["tgs"]["web"], "Weight": 1}]}}])
-    time.sleep(0.3)
+    settle()
     seen = [backend_of(alb["addr"], "/split") for _ in range(40)]
     assert seen.count("api") == 30 and seen.count("web") == 10
 
@@ -555,3 +566,99 @@ def test_tasks_failing_health_checks_are_replaced(elb, ecs):
     running = ecs.list_tasks(cluster=cluster, serviceName=svc, desiredStatus="RUNNING")["taskArns"]
     assert running and running[0] != stopped[0], "the service replaced the task"
     ecs.delete_service(cluster=cluster, service=svc, force=True)
+
+
+def test_stickiness_keeps_a_client_on_its_target(elb, raw):
+    one, two = Backend("one"), Backend("two")
+    try:
+        tg = elb.create_target_group(Name=unique("st"), Protocol="HTTP", Port=80, VpcId="vpc-1",
+                                     TargetType="ip", HealthCheckPath="/health",
+                                     HealthCheckIntervalSeconds=5,
+                                     HealthCheckTimeoutSeconds=2)["TargetGroups"][0]["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": one.port},
+                                                         {"Id": "127.0.0.1", "Port": two.port}])
+        lb = elb.create_load_balancer(Name=unique("st"))["LoadBalancers"][0]["LoadBalancerArn"]
+        listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=free_port(),
+                                       DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        addr = listener_address(raw, listener["Listeners"][0]["ListenerArn"])
+        wait_health(elb, tg, "healthy")
+        settle()
+        # Without stickiness: round robin, no cookie.
+        seen = []
+        for _ in range(4):
+            st, headers, body = request(addr)
+            seen.append(json.loads(body)["backend"])
+            assert "set-cookie" not in headers
+        assert sorted(seen) == ["one", "one", "two", "two"]
+        elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+            {"Key": "stickiness.enabled", "Value": "true"},
+            {"Key": "stickiness.type", "Value": "lb_cookie"},
+            {"Key": "stickiness.lb_cookie.duration_seconds", "Value": "120"}])
+        settle()
+        st, headers, body = request(addr)
+        first = json.loads(body)["backend"]
+        cookies = [c.split(";")[0] for c in headers["set-cookie"].split("\n")]
+        assert [c.split("=")[0] for c in cookies] == ["AWSALB", "AWSALBCORS"]
+        cookie = cookies[0]
+        for _ in range(6):
+            st, _, body = request(addr, headers={"Cookie": f"other=1; {cookie}"})
+            assert json.loads(body)["backend"] == first
+    finally:
+        one.close()
+        two.close()
+
+
+def test_upgrades_pass_through(elb, raw):
+    """A WebSocket-style upgrade: after the target's 101, bytes flow both ways."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    def handle(conn):
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            if b"upgrade: echo" not in head.lower():
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                return
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+            while data := conn.recv(4096):
+                conn.sendall(data.upper())
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        tg = elb.create_target_group(Name=unique("ws"), Protocol="HTTP", Port=port, VpcId="vpc-1",
+                                     TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        lb = elb.create_load_balancer(Name=unique("ws"))["LoadBalancers"][0]["LoadBalancerArn"]
+        listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=free_port(),
+                                       DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        addr = listener_address(raw, listener["Listeners"][0]["ListenerArn"])
+        settle()
+        with socket.create_connection(addr, timeout=5) as c:
+            c.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += c.recv(4096)
+            assert head.startswith(b"HTTP/1.1 101"), head
+            rest = head.split(b"\r\n\r\n", 1)[1]
+            c.sendall(b"hello through the upgrade")
+            got = rest
+            while len(got) < len(b"hello through the upgrade"):
+                got += c.recv(4096)
+            assert got == b"HELLO THROUGH THE UPGRADE"
+    finally:
+        server.close()

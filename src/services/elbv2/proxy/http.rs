@@ -3,7 +3,10 @@
 //! healthy: ALB fails open). Bodies stream both ways, never buffered whole; hop-by-hop headers
 //! are removed and `X-Forwarded-For`, `-Proto`, `-Port` and `X-Amzn-Trace-Id` added as an ALB
 //! adds them. A target that cannot be reached is a 502, one that does not answer within the
-//! load balancer's idle timeout a 504, a target group without targets a 503.
+//! load balancer's idle timeout a 504, a target group without targets a 503. A target group
+//! with lb_cookie stickiness sets the `AWSALB` cookie (and `AWSALBCORS`), and a request that
+//! carries it goes back to the same target while that target is healthy. Upgrades (WebSocket)
+//! pass through: after the target's 101, bytes are copied both ways.
 
 use super::Proxy;
 use crate::services::elbv2::routing::{RequestFacts, RouteAction, redirect_location};
@@ -62,7 +65,8 @@ pub(super) async fn serve(proxy: Arc<Proxy>, arn: String, port: u16, listener: T
         tokio::spawn(async move {
             let conn = http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             if let Err(e) = conn.await {
                 tracing::debug!("listener connection ended: {e}");
             }
@@ -76,7 +80,7 @@ async fn handle(
     client: &Forwarder,
     peer: SocketAddr,
     port: u16,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Response<Body> {
     let snapshot = proxy.snapshot.load();
     let Some(route) = snapshot.listeners.iter().find(|l| &*l.arn == arn) else {
@@ -137,12 +141,25 @@ async fn handle(
             }
             return resp;
         }
-        Some(action) => match action.pick().and_then(|g| g.next()) {
-            Some(addr) => addr,
-            None => return plain(StatusCode::SERVICE_UNAVAILABLE, "text/html", ERROR_503),
-        },
+        Some(action) => {
+            let Some(group) = action.pick() else {
+                return plain(StatusCode::SERVICE_UNAVAILABLE, "text/html", ERROR_503);
+            };
+            let sticky = group
+                .sticky_seconds
+                .and_then(|_| cookie(req.headers(), STICKY_COOKIE))
+                .and_then(|v| decode_target(&v))
+                .and_then(|a| group.sticky(a));
+            match sticky.or_else(|| group.next()) {
+                Some(addr) => (addr, group.sticky_seconds),
+                None => return plain(StatusCode::SERVICE_UNAVAILABLE, "text/html", ERROR_503),
+            }
+        }
     };
+    let (target, sticky_seconds) = target;
     drop(headers);
+    let upgrade = req.headers().get(header::UPGRADE).cloned();
+    let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     let idle = Duration::from_secs(route.idle_timeout_secs.max(1));
     let (mut parts, body) = req.into_parts();
     let path = parts
@@ -156,6 +173,12 @@ async fn handle(
     }
     parts.version = hyper::Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
+    if let Some(u) = &upgrade {
+        parts.headers.insert(header::UPGRADE, u.clone());
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
     add_forwarding(&mut parts.headers, peer, scheme, port);
     let request = Request::from_parts(parts, body);
     match tokio::time::timeout(idle, client.request(request)).await {
@@ -164,10 +187,74 @@ async fn handle(
             tracing::debug!(%target, "target error: {e}");
             plain(StatusCode::BAD_GATEWAY, "text/html", ERROR_502)
         }
-        Ok(Ok(resp)) => {
+        Ok(Ok(mut resp)) => {
+            let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+            if let (true, Some(client_side)) = (switching, client_side) {
+                let target_side = hyper::upgrade::on(&mut resp);
+                tokio::spawn(async move {
+                    let (Ok(a), Ok(b)) = tokio::join!(client_side, target_side) else {
+                        return;
+                    };
+                    let (mut a, mut b) = (TokioIo::new(a), TokioIo::new(b));
+                    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+                });
+            }
             let (mut parts, body) = resp.into_parts();
+            let upgraded = parts.headers.get(header::UPGRADE).cloned();
             strip_hop_by_hop(&mut parts.headers);
+            if switching && let Some(u) = upgraded {
+                parts.headers.insert(header::UPGRADE, u);
+                parts
+                    .headers
+                    .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            }
+            if let Some(secs) = sticky_seconds {
+                set_sticky_cookies(&mut parts.headers, target, secs);
+            }
             Response::from_parts(parts, body.boxed())
+        }
+    }
+}
+
+/// ALB's stickiness cookie: opaque to clients (AWS encrypts it; berth encodes the target).
+const STICKY_COOKIE: &str = "AWSALB";
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn encode_target(addr: SocketAddr) -> String {
+    aws_smithy_types::base64::encode(format!("berth:{addr}"))
+}
+
+fn decode_target(value: &str) -> Option<SocketAddr> {
+    let bytes = aws_smithy_types::base64::decode(value).ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("berth:")?
+        .parse()
+        .ok()
+}
+
+fn set_sticky_cookies(headers: &mut HeaderMap, target: SocketAddr, secs: u64) {
+    let expires = std::time::SystemTime::now() + Duration::from_secs(secs);
+    let expires = aws_smithy_types::DateTime::from(expires)
+        .fmt(aws_smithy_types::date_time::Format::HttpDate)
+        .unwrap_or_default();
+    let value = encode_target(target);
+    for cookie in [
+        format!("{STICKY_COOKIE}={value}; Expires={expires}; Path=/"),
+        format!("{STICKY_COOKIE}CORS={value}; Expires={expires}; Path=/; SameSite=None"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, v);
         }
     }
 }

@@ -662,3 +662,39 @@ def test_upgrades_pass_through(elb, raw):
             assert got == b"HELLO THROUGH THE UPGRADE"
     finally:
         server.close()
+
+
+def test_nlb_relays_udp(elb, raw):
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                data, peer = echo.recvfrom(65535)
+            except OSError:
+                return
+            echo.sendto(b"echo:" + data, peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        tg = elb.create_target_group(Name=unique("udp"), Protocol="UDP", Port=echo.getsockname()[1],
+                                     VpcId="vpc-1", TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        nlb = elb.create_load_balancer(Name=unique("udp"), Type="network")["LoadBalancers"][0]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        listener = elb.create_listener(LoadBalancerArn=nlb["LoadBalancerArn"], Protocol="UDP",
+                                       Port=port, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        addr = listener_address(raw, listener["Listeners"][0]["ListenerArn"])
+        assert listener["Listeners"][0]["Protocol"] == "UDP"
+        settle()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(3)
+            for word in (b"one", b"two"):
+                client.sendto(word, addr)
+                data, _ = client.recvfrom(65535)
+                assert data == b"echo:" + word
+    finally:
+        echo.close()

@@ -1,7 +1,8 @@
 //! The data plane: every listener of every load balancer binds for real on the publish address
 //! (`--publish-ip`) at its port — or, when the OS refuses that port (taken, or below 1024
 //! without the right), at a free one, which the log and `GET /_berth/health` name. HTTP and
-//! HTTPS listeners forward requests (`http`), TCP and TLS listeners connections (`tcp`);
+//! HTTPS listeners forward requests (`http`), TCP and TLS listeners connections (`tcp`), UDP
+//! listeners datagrams by flow (`udp`);
 //! `health` runs each target group's health checks and records what they find in the state.
 //!
 //! Requests never take the state's lock: they read a [`Snapshot`] the reconcile loop builds
@@ -10,6 +11,7 @@
 mod health;
 mod http;
 mod tcp;
+mod udp;
 
 use super::State;
 use super::routing::Snapshot;
@@ -141,7 +143,23 @@ async fn reconcile(proxy: &Arc<Proxy>) {
     for (arn, port, protocol) in to_bind {
         // TCP_UDP listeners serve their TCP half.
         if protocol == Protocol::Udp {
-            tracing::warn!(listener = %arn, "berth does not relay UDP yet; the listener is not bound");
+            let Some(socket) = bind_udp(proxy.publish_ip, port, &arn).await else {
+                continue;
+            };
+            let addr = socket
+                .local_addr()
+                .unwrap_or(SocketAddr::new(proxy.publish_ip, port));
+            let task = tokio::spawn(udp::serve(proxy.clone(), arn.clone(), socket));
+            tracing::info!(listener = %arn, "UDP listener on {addr}");
+            proxy.lock().insert(
+                arn,
+                Bound {
+                    port,
+                    protocol,
+                    addr,
+                    task,
+                },
+            );
             continue;
         }
         let Some(listener) = bind(proxy.publish_ip, port, &arn).await else {
@@ -169,6 +187,27 @@ async fn reconcile(proxy: &Arc<Proxy>) {
                 task,
             },
         );
+    }
+}
+
+/// A UDP listener's socket: its own port, or a free one when the OS refuses it.
+async fn bind_udp(ip: IpAddr, port: u16, arn: &str) -> Option<tokio::net::UdpSocket> {
+    match tokio::net::UdpSocket::bind((ip, port)).await {
+        Ok(s) => Some(s),
+        Err(first) => match tokio::net::UdpSocket::bind((ip, 0)).await {
+            Ok(s) => {
+                let at = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                tracing::info!(
+                    listener = %arn,
+                    "UDP port {port} on {ip} is refused ({first}); the listener answers on {at}"
+                );
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!(listener = %arn, "cannot bind a UDP listener on {ip}: {e}");
+                None
+            }
+        },
     }
 }
 

@@ -457,11 +457,18 @@ impl Snapshot {
 impl State {
     /// Where a target's traffic goes, if berth may send it there.
     fn address_of(&self, tg: &super::TargetGroup, key: &TargetKey) -> Option<SocketAddr> {
-        let ip: IpAddr = match tg.target_type {
-            wire::TargetTypeEnum::Ip => key.0.parse().ok()?,
-            _ => self.instances.get(&key.0)?.parse().ok()?,
+        // Instance targets are berth's own container instances, at the address their ports are
+        // published on; ip targets must be loopback or one of berth's tasks.
+        let (ip, allowed): (IpAddr, bool) = match tg.target_type {
+            wire::TargetTypeEnum::Ip => {
+                let ip: IpAddr = key.0.parse().ok()?;
+                (
+                    ip,
+                    ip.is_loopback() || self.task_addresses.contains(&ip.to_string()),
+                )
+            }
+            _ => (self.instances.get(&key.0)?.parse().ok()?, true),
         };
-        let allowed = ip.is_loopback() || self.task_addresses.contains(&ip.to_string());
         let port = u16::try_from(key.1).ok()?;
         allowed.then_some(SocketAddr::new(ip, port))
     }

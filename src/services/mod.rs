@@ -5,6 +5,7 @@
 //!
 //! Adding a service is a folder here plus one line in the `service_table!` invocation below.
 
+pub mod ec2;
 pub mod ecs;
 pub mod iam;
 pub mod logs;
@@ -118,10 +119,9 @@ service_table! {
     application_autoscaling => NotYet;
     ecr => NotYet;
     iam => iam::api::Iam;
-    ec2 => NotYet;
+    ec2 => ec2::api::Ec2, ec2::State;
 }
 
 impl wire::elbv2::Api for NotYet {}
 impl wire::application_autoscaling::Api for NotYet {}
 impl wire::ecr::Api for NotYet {}
-impl wire::ec2::Api for NotYet {}

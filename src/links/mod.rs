@@ -7,5 +7,6 @@
 
 pub mod awslogs;
 pub mod load_balancers;
+pub mod scaling;
 pub mod service_connect;
 pub mod service_registries;

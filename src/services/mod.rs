@@ -5,6 +5,8 @@
 //!
 //! Adding a service is a folder here plus one line in the `service_table!` invocation below.
 
+pub mod application_autoscaling;
+pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
 pub mod iam;
@@ -116,12 +118,10 @@ service_table! {
     logs => logs::api::Logs, logs::State;
     elbv2 => elbv2::api::Elbv2, elbv2::State;
     sts => sts::Sts;
-    application_autoscaling => NotYet;
+    application_autoscaling => application_autoscaling::api::AppAutoScaling, application_autoscaling::State;
     ecr => NotYet;
     iam => iam::api::Iam;
-    ec2 => NotYet;
+    ec2 => ec2::api::Ec2, ec2::State;
 }
 
-impl wire::application_autoscaling::Api for NotYet {}
 impl wire::ecr::Api for NotYet {}
-impl wire::ec2::Api for NotYet {}

@@ -211,6 +211,8 @@ _SPARE_REGIONS = [
     "ap-southeast-3", "ap-southeast-4", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2",
     "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2", "eu-north-1", "il-central-1",
     "me-south-1", "sa-east-1", "mx-central-1", "ap-southeast-5", "ap-southeast-7",
+    "ap-east-2", "ap-southeast-6", "us-gov-west-1", "us-gov-east-1", "cn-north-1",
+    "cn-northwest-1",
 ]
 _region_iter = iter(_SPARE_REGIONS)
 

@@ -111,8 +111,16 @@ def test_two_httpd_services_behind_one_alb(dberth):
                        loadBalancers=[{"targetGroupArn": tg_bridge, "containerName": "web",
                                        "containerPort": 8080}])
     try:
-        health = dberth.raw().request("GET", "/_berth/health").json()
-        address = next(l["address"] for l in health["elbv2"]["listeners"] if l["listener_arn"] == listener_arn)
+        # The listener binds with the reconcile loop's next pass.
+        deadline = time.monotonic() + 10
+        while True:
+            health = dberth.raw().request("GET", "/_berth/health").json()
+            address = next((l["address"] for l in health["elbv2"]["listeners"]
+                            if l["listener_arn"] == listener_arn), None)
+            if address:
+                break
+            assert time.monotonic() < deadline, f"listener not bound: {health['elbv2']}"
+            time.sleep(0.1)
         host, _, port = address.rpartition(":")
         addr = (host, int(port))
         deadline = time.monotonic() + 90

@@ -2,12 +2,15 @@
 //! executor the configuration asks for, the API's front door, the reconcile loop and, with
 //! Docker, the endpoints containers reach. [`Server`] is a running berth, embeddable in tests.
 
+use crate::admin::Admin;
 use crate::config::{Config, ExecutorKind};
 use crate::executor::docker::{DockerExecutor, Engine, Settings};
 use crate::executor::fake::FakeExecutor;
 use crate::executor::{Executor, TaskEndpoints, UpdateSender};
 use crate::http::FrontDoor;
+use crate::init;
 use crate::listener::serve_http;
+use crate::metrics::Metrics;
 use crate::scheduler::Scheduler;
 use crate::services::ecs::metadata::{self, EndpointBase, Endpoints};
 use crate::services::servicediscovery::dns;
@@ -60,9 +63,32 @@ impl Server {
             dns::server::host_resolvers(),
             rx.clone(),
         ));
-        let scheduler = Scheduler::new(store.clone(), executor.clone(), published);
-        let scheduler = tokio::spawn(scheduler.run(updates_rx, rx.clone()));
-        let front = Arc::new(FrontDoor::new(config, &store, dns));
+        let metrics = config.metrics.then(|| Arc::new(Metrics::new()));
+        let scheduler = Scheduler::new(store.clone(), executor.clone(), published, metrics.clone());
+        let (resets, resets_rx) = tokio::sync::mpsc::unbounded_channel();
+        let scheduler = tokio::spawn(scheduler.run(updates_rx, resets_rx, rx.clone()));
+        let init_status = Arc::new(init::Status::new(config.init_dir.is_some()));
+        let admin = Admin {
+            store: store.clone(),
+            region: config.region.clone(),
+            dns,
+            resets,
+            init: init_status.clone(),
+            metrics,
+            services: Default::default(),
+        };
+        let init_dir = config.init_dir.clone();
+        let (region, account_id) = (config.region.clone(), config.account_id.clone());
+        let front = Arc::new(FrontDoor::new(config, &store, admin));
+        if let Some(dir) = init_dir {
+            let target = init::Target {
+                front: front.clone(),
+                endpoint_url: local_url(addr),
+                region,
+                account_id,
+            };
+            tokio::spawn(init::run(dir, target, init_status));
+        }
         let task = tokio::spawn(async move {
             let handle = move |req| {
                 let front = front.clone();
@@ -93,6 +119,16 @@ impl Server {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
     }
+}
+
+/// How a process on this machine reaches `addr` (a wildcard bind is reached on loopback).
+fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 struct Parts {

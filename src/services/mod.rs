@@ -52,6 +52,14 @@ macro_rules! service_table {
                     $($($name: <$state as Part>::new(info),)?)*
                 }
             }
+
+            /// Puts `service`'s part back to a new region's (a stateless service has none).
+            pub(crate) fn reset(&mut self, service: &ServiceDef, info: &RegionInfo) {
+                $($(if std::ptr::eq(service, &wire::$name::SERVICE) {
+                    self.$name = <$state as Part>::new(info);
+                })?)*
+                let _ = (service, info);
+            }
         }
 
         /// The handlers of every service, and the routing from a service to its handler.
@@ -69,6 +77,12 @@ macro_rules! service_table {
             /// Every service on the port, as its model describes it (protocol, JSON target
             /// prefix, SigV4 signing name).
             pub const SERVICES: &'static [&'static ServiceDef] = &[$(&wire::$name::SERVICE,)*];
+
+            /// The service clients sign for as `name` (`ecs`, `logs`, `servicediscovery` …),
+            /// the names `/_berth/health` lists.
+            pub fn by_signing_name(name: &str) -> Option<&'static ServiceDef> {
+                Self::SERVICES.iter().copied().find(|s| s.signing_name == name)
+            }
 
             /// Whether berth serves `service` (as opposed to answering NotImplemented).
             pub fn serves(&self, service: &ServiceDef) -> bool {

@@ -6,6 +6,7 @@
 use crate::admin::Admin;
 use crate::aws::{ApiError, RequestContext};
 use crate::config::Config;
+use crate::executor::deferred::{Readiness, ReadinessWatch};
 use crate::listener::{HttpResponse, respond};
 use crate::metrics::Metrics;
 use crate::protocol::json::{self, JsonCodec};
@@ -30,7 +31,21 @@ pub(crate) struct FrontDoor {
     handlers: Handlers,
     admin: Admin,
     metrics: Option<Arc<Metrics>>,
+    readiness: ReadinessWatch,
 }
+
+/// ECS operations that place tasks or register container instances read the executor's hosts,
+/// so they wait for the Docker engine to connect (tens of milliseconds after start); every
+/// other request answers at once.
+const WAIT_FOR_ENGINE: &[&str] = &[
+    "RunTask",
+    "StartTask",
+    "CreateService",
+    "UpdateService",
+    "CreateTaskSet",
+    "RegisterContainerInstance",
+    "CreateExpressGatewayService",
+];
 
 /// The service and operation a request was for, as metrics label them: names from the model,
 /// never from the request.
@@ -55,6 +70,7 @@ impl FrontDoor {
             config,
             handlers,
             metrics: admin.metrics.clone(),
+            readiness: admin.readiness.clone(),
             admin,
         }
     }
@@ -127,6 +143,13 @@ impl FrontDoor {
         };
 
         if let Some(target) = target {
+            let op = target.strip_prefix(wire::ecs::SERVICE.target_prefix.unwrap_or_default());
+            if let Some(op) = op.and_then(|op| op.strip_prefix('.'))
+                && WAIT_FOR_ENGINE.contains(&op)
+                && let Err(err) = self.engine_ready().await
+            {
+                return (json_error(&err), labels(&wire::ecs::SERVICE, op));
+            }
             return self.json_request(&target, &body, &ctx);
         }
         // Query protocols: a form body (POST) or the query string (GET).
@@ -196,6 +219,23 @@ impl FrontDoor {
             }
         };
         (resp, labels(service, op))
+    }
+
+    /// Waits while the Docker engine connects; an engine that cannot be reached is the
+    /// request's error.
+    async fn engine_ready(&self) -> Result<(), ApiError> {
+        let mut readiness = self.readiness.clone();
+        let Ok(now) = readiness.wait_for(|r| *r != Readiness::Connecting).await else {
+            return Ok(());
+        };
+        match &*now {
+            Readiness::Failed(why) => Err(ApiError::common(
+                "ServerException",
+                500,
+                format!("berth cannot run tasks: {why}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// An API call that did not come over HTTP (the init files): the same handler and

@@ -15,6 +15,7 @@
 //! The first file that fails stops the rest; health shows it with its error.
 
 use crate::aws::{ApiError, RequestContext};
+use crate::executor::deferred::{Readiness, ReadinessWatch};
 use crate::http::FrontDoor;
 use crate::protocol::model::ServiceDef;
 use crate::services::Handlers;
@@ -109,10 +110,16 @@ pub(crate) struct Target {
     pub(crate) endpoint_url: String,
     pub region: String,
     pub account_id: String,
+    /// The files may place tasks, which needs the executor's hosts.
+    pub(crate) readiness: ReadinessWatch,
 }
 
 /// Runs every file of `dir` in name order and records the progress in `status`.
-pub(crate) async fn run(dir: PathBuf, target: Target, status: Arc<Status>) {
+pub(crate) async fn run(dir: PathBuf, mut target: Target, status: Arc<Status>) {
+    let _ = target
+        .readiness
+        .wait_for(|r| *r != Readiness::Connecting)
+        .await;
     let files = match list(&dir) {
         Ok(files) => files,
         Err(e) => {

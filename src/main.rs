@@ -1,6 +1,7 @@
 //! The `berth` command: parse flags, start the server, stop on SIGINT/SIGTERM.
 
 use berth::config::ExecutorKind;
+use berth::executor::deferred::Readiness;
 use berth::{Config, Server};
 use clap::Parser;
 use std::net::SocketAddr;
@@ -148,10 +149,22 @@ fn main() -> ExitCode {
             env!("CARGO_PKG_VERSION"),
             server.local_addr()
         );
-        shutdown_signal().await;
+        let mut executor = server.executor();
+        let failed = async move {
+            let failed = executor.wait_for(|r| matches!(r, Readiness::Failed(_)));
+            // Closed without failing (the start-up is done): never.
+            if failed.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        // No engine, no tasks: berth says so (the log has why) rather than serve half.
+        let code = tokio::select! {
+            _ = shutdown_signal() => ExitCode::SUCCESS,
+            _ = failed => ExitCode::FAILURE,
+        };
         tracing::info!("shutting down");
         server.shutdown().await;
-        ExitCode::SUCCESS
+        code
     })
 }
 

@@ -131,6 +131,17 @@ impl Store {
         self.changed.notify_one();
     }
 
+    /// The executor's hosts, once known (the Docker engine answers after the API does): regions
+    /// made meanwhile get them too, so that a cluster's first EC2 demand registers them.
+    pub fn set_hosts(&self, hosts: Vec<Host>) {
+        let mut inner = self.lock();
+        let hosts = Arc::new(hosts);
+        inner.hosts = hosts.clone();
+        for region in inner.regions.values_mut() {
+            region.ecs.hosts = hosts.clone();
+        }
+    }
+
     /// The names of the regions that have state (a region is made on its first request).
     pub fn regions(&self) -> Vec<String> {
         let mut names: Vec<String> = self.lock().regions.keys().cloned().collect();

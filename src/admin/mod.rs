@@ -4,6 +4,7 @@
 //! shows through the ECS and CloudWatch Logs APIs on this port, as any client would.
 
 use crate::app::DnsAddresses;
+use crate::executor::deferred::{Readiness, ReadinessWatch};
 use crate::init::{self, Progress};
 use crate::listener::{HttpResponse, respond};
 use crate::metrics::{self, Metrics};
@@ -26,6 +27,7 @@ pub(crate) struct Admin {
     pub(crate) resets: ResetSender,
     pub(crate) init: Arc<init::Status>,
     pub(crate) metrics: Option<Arc<Metrics>>,
+    pub(crate) readiness: ReadinessWatch,
     /// Each service's state in health: `running`, or `not_implemented`.
     pub(crate) services: serde_json::Map<String, Value>,
 }
@@ -71,9 +73,15 @@ impl Admin {
             "regions": self.store.regions(),
             "dns": {
                 "host": address(self.dns.host),
-                "tasks": address(self.dns.tasks),
+                "tasks": address(self.dns.tasks.get().copied()),
             },
         });
+        // The API answers while the Docker engine connects; tasks wait until it is ready.
+        let readiness = self.readiness.borrow().clone();
+        body["executor"] = readiness.label().into();
+        if let Readiness::Failed(why) = readiness {
+            body["executor_error"] = why.into();
+        }
         match self.init.get() {
             Progress::Running { file } => {
                 // Not ready: the state the init files make is not all there yet.

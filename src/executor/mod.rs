@@ -3,6 +3,7 @@
 //! built with. `fake` runs tasks in memory on tokio's clock (deterministic under
 //! `tokio::time::pause`); the Docker executor implements the same trait.
 
+pub mod deferred;
 pub mod docker;
 pub mod fake;
 

@@ -8,7 +8,7 @@
 
 use crate::executor::Host;
 use crate::protocol::model::ServiceDef;
-pub use crate::services::Region;
+pub use crate::services::{Global, Region};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -44,15 +44,17 @@ struct Inner {
     account_id: String,
     hosts: Arc<Vec<Host>>,
     regions: HashMap<String, Region>,
+    global: Global,
 }
 
 impl Store {
     pub fn new(account_id: String, hosts: Vec<Host>) -> Self {
         Store {
             inner: Arc::new(Mutex::new(Inner {
-                account_id,
+                global: Global::new(&account_id),
                 hosts: Arc::new(hosts),
                 regions: HashMap::new(),
+                account_id,
             })),
             changed: Arc::new(Notify::new()),
         }
@@ -71,6 +73,16 @@ impl Store {
             self.changed.notify_one();
         }
         out
+    }
+
+    /// Runs `f` over the state that belongs to no region (IAM's). Nothing the reconcile loop
+    /// reads lives there, so a write does not wake it.
+    pub fn read_global<R>(&self, f: impl FnOnce(&Global) -> R) -> R {
+        f(&self.lock().global)
+    }
+
+    pub fn write_global<R>(&self, f: impl FnOnce(&mut Global) -> R) -> R {
+        f(&mut self.lock().global)
     }
 
     /// Runs `f` over every service's part of `region` at once (what crosses services); then
@@ -102,8 +114,9 @@ impl Store {
     }
 
     /// Back to the state of a berth just started: every region gone (they are made again on
-    /// first use, as at start), or with `service`, that service's part of every region.
-    /// Wakes the reconcile loop, which then finds nothing to do.
+    /// first use, as at start) and the global state new, or with `service`, that service's
+    /// part of every region (or of the global state). Wakes the reconcile loop, which then
+    /// finds nothing to do.
     pub fn reset(&self, service: Option<&ServiceDef>) {
         {
             let mut inner = self.lock();
@@ -111,10 +124,15 @@ impl Store {
                 account_id,
                 hosts,
                 regions,
+                global,
             } = &mut *inner;
             match service {
-                None => regions.clear(),
+                None => {
+                    regions.clear();
+                    *global = Global::new(account_id);
+                }
                 Some(service) => {
+                    global.reset(service, account_id);
                     for (name, region) in regions.iter_mut() {
                         region.reset(
                             service,
@@ -165,6 +183,7 @@ impl Store {
             account_id,
             hosts,
             regions,
+            ..
         } = &mut *inner;
         let region = regions.entry(region.to_owned()).or_insert_with(|| {
             Region::new(&RegionInfo {

@@ -58,29 +58,52 @@ pub const SERVICES: &[ServiceSpec] = &[
         model: "iam",
         module: "iam",
         operations: Some(&[
+            "AddRoleToInstanceProfile",
             "AttachRolePolicy",
+            "CreateInstanceProfile",
             "CreatePolicy",
+            "CreatePolicyVersion",
             "CreateRole",
+            "CreateServiceLinkedRole",
+            "DeleteInstanceProfile",
             "DeletePolicy",
+            "DeletePolicyVersion",
             "DeleteRole",
+            "DeleteRolePermissionsBoundary",
             "DeleteRolePolicy",
+            "DeleteServiceLinkedRole",
             "DetachRolePolicy",
+            "GetInstanceProfile",
             "GetPolicy",
             "GetPolicyVersion",
             "GetRole",
             "GetRolePolicy",
+            "GetServiceLinkedRoleDeletionStatus",
             "GetUser",
             "ListAttachedRolePolicies",
+            "ListEntitiesForPolicy",
+            "ListInstanceProfileTags",
+            "ListInstanceProfiles",
             "ListInstanceProfilesForRole",
+            "ListPolicies",
+            "ListPolicyTags",
             "ListPolicyVersions",
             "ListRolePolicies",
             "ListRoleTags",
             "ListRoles",
+            "PutRolePermissionsBoundary",
             "PutRolePolicy",
+            "RemoveRoleFromInstanceProfile",
+            "SetDefaultPolicyVersion",
+            "TagInstanceProfile",
+            "TagPolicy",
             "TagRole",
+            "UntagInstanceProfile",
+            "UntagPolicy",
             "UntagRole",
             "UpdateAssumeRolePolicy",
             "UpdateRole",
+            "UpdateRoleDescription",
         ]),
     },
     ServiceSpec {
@@ -805,6 +828,11 @@ fn sanitize_type_name(name: &str) -> String {
         .collect();
     if s.chars().next().is_none_or(|c| c.is_ascii_digit()) {
         s.insert(0, 'T');
+    }
+    // Some models name shapes in lower camel case (IAM's `policyScopeType`).
+    if let Some(first) = s.get(..1) {
+        let upper = first.to_ascii_uppercase();
+        s.replace_range(..1, &upper);
     }
     s
 }

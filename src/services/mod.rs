@@ -5,7 +5,9 @@
 //!
 //! Adding a service is a folder here plus one line in the `service_table!` invocation below.
 
+pub mod ec2;
 pub mod ecs;
+pub mod iam;
 pub mod logs;
 pub mod servicediscovery;
 pub mod sts;
@@ -34,6 +36,26 @@ impl Handler for NotYet {
 
     fn new(_: &Store) -> Self {
         NotYet
+    }
+}
+
+/// The state that belongs to no region: IAM is global on AWS.
+pub struct Global {
+    pub iam: iam::State,
+}
+
+impl Global {
+    pub(crate) fn new(account_id: &str) -> Self {
+        Global {
+            iam: iam::State::new(account_id),
+        }
+    }
+
+    /// Puts `service`'s global part back to a new berth's (only IAM has one).
+    pub(crate) fn reset(&mut self, service: &ServiceDef, account_id: &str) {
+        if std::ptr::eq(service, &wire::iam::SERVICE) {
+            self.iam = iam::State::new(account_id);
+        }
     }
 }
 
@@ -117,12 +139,10 @@ service_table! {
     sts => sts::Sts;
     application_autoscaling => NotYet;
     ecr => NotYet;
-    iam => NotYet;
-    ec2 => NotYet;
+    iam => iam::api::Iam;
+    ec2 => ec2::api::Ec2, ec2::State;
 }
 
 impl wire::elbv2::Api for NotYet {}
 impl wire::application_autoscaling::Api for NotYet {}
 impl wire::ecr::Api for NotYet {}
-impl wire::iam::Api for NotYet {}
-impl wire::ec2::Api for NotYet {}

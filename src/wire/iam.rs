@@ -22,29 +22,52 @@ pub static SERVICE: ServiceDef = ServiceDef {
 };
 
 pub static OPERATIONS: &[OpDef] = &[
-    OpDef { name: "AttachRolePolicy", input: Some(0), output: None, result_wrapper: None },
-    OpDef { name: "CreatePolicy", input: Some(3), output: Some(4), result_wrapper: Some("CreatePolicyResult") },
-    OpDef { name: "CreateRole", input: Some(5), output: Some(6), result_wrapper: Some("CreateRoleResult") },
-    OpDef { name: "DeletePolicy", input: Some(7), output: None, result_wrapper: None },
-    OpDef { name: "DeleteRole", input: Some(9), output: None, result_wrapper: None },
-    OpDef { name: "DeleteRolePolicy", input: Some(8), output: None, result_wrapper: None },
-    OpDef { name: "DetachRolePolicy", input: Some(10), output: None, result_wrapper: None },
-    OpDef { name: "GetPolicy", input: Some(11), output: Some(12), result_wrapper: Some("GetPolicyResult") },
-    OpDef { name: "GetPolicyVersion", input: Some(13), output: Some(14), result_wrapper: Some("GetPolicyVersionResult") },
-    OpDef { name: "GetRole", input: Some(17), output: Some(18), result_wrapper: Some("GetRoleResult") },
-    OpDef { name: "GetRolePolicy", input: Some(15), output: Some(16), result_wrapper: Some("GetRolePolicyResult") },
-    OpDef { name: "GetUser", input: Some(19), output: Some(20), result_wrapper: Some("GetUserResult") },
-    OpDef { name: "ListAttachedRolePolicies", input: Some(22), output: Some(23), result_wrapper: Some("ListAttachedRolePoliciesResult") },
-    OpDef { name: "ListInstanceProfilesForRole", input: Some(24), output: Some(25), result_wrapper: Some("ListInstanceProfilesForRoleResult") },
-    OpDef { name: "ListPolicyVersions", input: Some(26), output: Some(27), result_wrapper: Some("ListPolicyVersionsResult") },
-    OpDef { name: "ListRolePolicies", input: Some(28), output: Some(29), result_wrapper: Some("ListRolePoliciesResult") },
-    OpDef { name: "ListRoleTags", input: Some(30), output: Some(31), result_wrapper: Some("ListRoleTagsResult") },
-    OpDef { name: "ListRoles", input: Some(32), output: Some(33), result_wrapper: Some("ListRolesResult") },
-    OpDef { name: "PutRolePolicy", input: Some(37), output: None, result_wrapper: None },
-    OpDef { name: "TagRole", input: Some(41), output: None, result_wrapper: None },
-    OpDef { name: "UntagRole", input: Some(42), output: None, result_wrapper: None },
-    OpDef { name: "UpdateAssumeRolePolicy", input: Some(43), output: None, result_wrapper: None },
-    OpDef { name: "UpdateRole", input: Some(44), output: Some(45), result_wrapper: Some("UpdateRoleResult") },
+    OpDef { name: "AddRoleToInstanceProfile", input: Some(0), output: None, result_wrapper: None },
+    OpDef { name: "AttachRolePolicy", input: Some(2), output: None, result_wrapper: None },
+    OpDef { name: "CreateInstanceProfile", input: Some(5), output: Some(6), result_wrapper: Some("CreateInstanceProfileResult") },
+    OpDef { name: "CreatePolicy", input: Some(7), output: Some(8), result_wrapper: Some("CreatePolicyResult") },
+    OpDef { name: "CreatePolicyVersion", input: Some(9), output: Some(10), result_wrapper: Some("CreatePolicyVersionResult") },
+    OpDef { name: "CreateRole", input: Some(11), output: Some(12), result_wrapper: Some("CreateRoleResult") },
+    OpDef { name: "CreateServiceLinkedRole", input: Some(13), output: Some(14), result_wrapper: Some("CreateServiceLinkedRoleResult") },
+    OpDef { name: "DeleteInstanceProfile", input: Some(15), output: None, result_wrapper: None },
+    OpDef { name: "DeletePolicy", input: Some(16), output: None, result_wrapper: None },
+    OpDef { name: "DeletePolicyVersion", input: Some(17), output: None, result_wrapper: None },
+    OpDef { name: "DeleteRole", input: Some(20), output: None, result_wrapper: None },
+    OpDef { name: "DeleteRolePermissionsBoundary", input: Some(18), output: None, result_wrapper: None },
+    OpDef { name: "DeleteRolePolicy", input: Some(19), output: None, result_wrapper: None },
+    OpDef { name: "DeleteServiceLinkedRole", input: Some(21), output: Some(22), result_wrapper: Some("DeleteServiceLinkedRoleResult") },
+    OpDef { name: "DetachRolePolicy", input: Some(26), output: None, result_wrapper: None },
+    OpDef { name: "GetInstanceProfile", input: Some(28), output: Some(29), result_wrapper: Some("GetInstanceProfileResult") },
+    OpDef { name: "GetPolicy", input: Some(30), output: Some(31), result_wrapper: Some("GetPolicyResult") },
+    OpDef { name: "GetPolicyVersion", input: Some(32), output: Some(33), result_wrapper: Some("GetPolicyVersionResult") },
+    OpDef { name: "GetRole", input: Some(36), output: Some(37), result_wrapper: Some("GetRoleResult") },
+    OpDef { name: "GetRolePolicy", input: Some(34), output: Some(35), result_wrapper: Some("GetRolePolicyResult") },
+    OpDef { name: "GetServiceLinkedRoleDeletionStatus", input: Some(38), output: Some(39), result_wrapper: Some("GetServiceLinkedRoleDeletionStatusResult") },
+    OpDef { name: "GetUser", input: Some(40), output: Some(41), result_wrapper: Some("GetUserResult") },
+    OpDef { name: "ListAttachedRolePolicies", input: Some(43), output: Some(44), result_wrapper: Some("ListAttachedRolePoliciesResult") },
+    OpDef { name: "ListEntitiesForPolicy", input: Some(45), output: Some(46), result_wrapper: Some("ListEntitiesForPolicyResult") },
+    OpDef { name: "ListInstanceProfileTags", input: Some(47), output: Some(48), result_wrapper: Some("ListInstanceProfileTagsResult") },
+    OpDef { name: "ListInstanceProfiles", input: Some(51), output: Some(52), result_wrapper: Some("ListInstanceProfilesResult") },
+    OpDef { name: "ListInstanceProfilesForRole", input: Some(49), output: Some(50), result_wrapper: Some("ListInstanceProfilesForRoleResult") },
+    OpDef { name: "ListPolicies", input: Some(53), output: Some(54), result_wrapper: Some("ListPoliciesResult") },
+    OpDef { name: "ListPolicyTags", input: Some(55), output: Some(56), result_wrapper: Some("ListPolicyTagsResult") },
+    OpDef { name: "ListPolicyVersions", input: Some(57), output: Some(58), result_wrapper: Some("ListPolicyVersionsResult") },
+    OpDef { name: "ListRolePolicies", input: Some(59), output: Some(60), result_wrapper: Some("ListRolePoliciesResult") },
+    OpDef { name: "ListRoleTags", input: Some(61), output: Some(62), result_wrapper: Some("ListRoleTagsResult") },
+    OpDef { name: "ListRoles", input: Some(63), output: Some(64), result_wrapper: Some("ListRolesResult") },
+    OpDef { name: "PutRolePermissionsBoundary", input: Some(75), output: None, result_wrapper: None },
+    OpDef { name: "PutRolePolicy", input: Some(76), output: None, result_wrapper: None },
+    OpDef { name: "RemoveRoleFromInstanceProfile", input: Some(79), output: None, result_wrapper: None },
+    OpDef { name: "SetDefaultPolicyVersion", input: Some(84), output: None, result_wrapper: None },
+    OpDef { name: "TagInstanceProfile", input: Some(86), output: None, result_wrapper: None },
+    OpDef { name: "TagPolicy", input: Some(87), output: None, result_wrapper: None },
+    OpDef { name: "TagRole", input: Some(88), output: None, result_wrapper: None },
+    OpDef { name: "UntagInstanceProfile", input: Some(89), output: None, result_wrapper: None },
+    OpDef { name: "UntagPolicy", input: Some(90), output: None, result_wrapper: None },
+    OpDef { name: "UntagRole", input: Some(91), output: None, result_wrapper: None },
+    OpDef { name: "UpdateAssumeRolePolicy", input: Some(92), output: None, result_wrapper: None },
+    OpDef { name: "UpdateRole", input: Some(95), output: Some(96), result_wrapper: Some("UpdateRoleResult") },
+    OpDef { name: "UpdateRoleDescription", input: Some(93), output: Some(94), result_wrapper: Some("UpdateRoleDescriptionResult") },
 ];
 
 /// The model's error shapes: wire code and HTTP status.
@@ -78,109 +101,191 @@ pub static ERRORS: &[&ErrorDef] = &[
 /// The shape table, indexed by `ShapeId`: the Query codecs walk it, and the JSON codec checks
 /// a request's structure against it (serde alone would take a JSON array for a structure).
 pub static SHAPES: &[Shape] = &[
-    /* 0 AttachRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 1 AttachedPermissionsBoundary */ Shape::Structure { members: &[Member { name: "PermissionsBoundaryArn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundaryType", shape: 34, location_name: None, query_name: None, flattened: false }, ] },
-    /* 2 AttachedPolicy */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 64, location_name: None, query_name: None, flattened: false }, ] },
-    /* 3 CreatePolicyRequest */ Shape::Structure { members: &[Member { name: "Description", shape: 60, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 65, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyDocument", shape: 61, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 64, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, ] },
-    /* 4 CreatePolicyResponse */ Shape::Structure { members: &[Member { name: "Policy", shape: 35, location_name: None, query_name: None, flattened: false }, ] },
-    /* 5 CreateRoleRequest */ Shape::Structure { members: &[Member { name: "AssumeRolePolicyDocument", shape: 61, location_name: None, query_name: None, flattened: false }, Member { name: "Description", shape: 68, location_name: None, query_name: None, flattened: false }, Member { name: "MaxSessionDuration", shape: 70, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 59, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundary", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, ] },
-    /* 6 CreateRoleResponse */ Shape::Structure { members: &[Member { name: "Role", shape: 38, location_name: None, query_name: None, flattened: false }, ] },
-    /* 7 DeletePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, ] },
-    /* 8 DeleteRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyName", shape: 64, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 9 DeleteRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 10 DetachRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 11 GetPolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, ] },
-    /* 12 GetPolicyResponse */ Shape::Structure { members: &[Member { name: "Policy", shape: 35, location_name: None, query_name: None, flattened: false }, ] },
-    /* 13 GetPolicyVersionRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "VersionId", shape: 66, location_name: None, query_name: None, flattened: false }, ] },
-    /* 14 GetPolicyVersionResponse */ Shape::Structure { members: &[Member { name: "PolicyVersion", shape: 36, location_name: None, query_name: None, flattened: false }, ] },
-    /* 15 GetRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyName", shape: 64, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 16 GetRolePolicyResponse */ Shape::Structure { members: &[Member { name: "PolicyDocument", shape: 61, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 64, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 17 GetRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 18 GetRoleResponse */ Shape::Structure { members: &[Member { name: "Role", shape: 38, location_name: None, query_name: None, flattened: false }, ] },
-    /* 19 GetUserRequest */ Shape::Structure { members: &[Member { name: "UserName", shape: 52, location_name: None, query_name: None, flattened: false }, ] },
-    /* 20 GetUserResponse */ Shape::Structure { members: &[Member { name: "User", shape: 46, location_name: None, query_name: None, flattened: false }, ] },
-    /* 21 InstanceProfile */ Shape::Structure { members: &[Member { name: "Arn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 51, location_name: None, query_name: None, flattened: false }, Member { name: "InstanceProfileId", shape: 53, location_name: None, query_name: None, flattened: false }, Member { name: "InstanceProfileName", shape: 55, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 59, location_name: None, query_name: None, flattened: false }, Member { name: "Roles", shape: 69, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, ] },
-    /* 22 ListAttachedRolePoliciesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 56, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 57, location_name: None, query_name: None, flattened: false }, Member { name: "PathPrefix", shape: 65, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 23 ListAttachedRolePoliciesResponse */ Shape::Structure { members: &[Member { name: "AttachedPolicies", shape: 48, location_name: None, query_name: None, flattened: false }, Member { name: "IsTruncated", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 67, location_name: None, query_name: None, flattened: false }, ] },
-    /* 24 ListInstanceProfilesForRoleRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 56, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 57, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 25 ListInstanceProfilesForRoleResponse */ Shape::Structure { members: &[Member { name: "InstanceProfiles", shape: 54, location_name: None, query_name: None, flattened: false }, Member { name: "IsTruncated", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 67, location_name: None, query_name: None, flattened: false }, ] },
-    /* 26 ListPolicyVersionsRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 56, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 57, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyArn", shape: 47, location_name: None, query_name: None, flattened: false }, ] },
-    /* 27 ListPolicyVersionsResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 67, location_name: None, query_name: None, flattened: false }, Member { name: "Versions", shape: 62, location_name: None, query_name: None, flattened: false }, ] },
-    /* 28 ListRolePoliciesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 56, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 57, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 29 ListRolePoliciesResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 67, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyNames", shape: 63, location_name: None, query_name: None, flattened: false }, ] },
-    /* 30 ListRoleTagsRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 56, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 57, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 31 ListRoleTagsResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 67, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, ] },
-    /* 32 ListRolesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 56, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 57, location_name: None, query_name: None, flattened: false }, Member { name: "PathPrefix", shape: 58, location_name: None, query_name: None, flattened: false }, ] },
-    /* 33 ListRolesResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 67, location_name: None, query_name: None, flattened: false }, Member { name: "Roles", shape: 69, location_name: None, query_name: None, flattened: false }, ] },
-    /* 34 PermissionsBoundaryAttachmentType */ Shape::String,
-    /* 35 Policy */ Shape::Structure { members: &[Member { name: "Arn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "AttachmentCount", shape: 49, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 51, location_name: None, query_name: None, flattened: false }, Member { name: "DefaultVersionId", shape: 66, location_name: None, query_name: None, flattened: false }, Member { name: "Description", shape: 60, location_name: None, query_name: None, flattened: false }, Member { name: "IsAttachable", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 65, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundaryUsageCount", shape: 49, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyId", shape: 53, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 64, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, Member { name: "UpdateDate", shape: 51, location_name: None, query_name: None, flattened: false }, ] },
-    /* 36 PolicyVersion */ Shape::Structure { members: &[Member { name: "CreateDate", shape: 51, location_name: None, query_name: None, flattened: false }, Member { name: "Document", shape: 61, location_name: None, query_name: None, flattened: false }, Member { name: "IsDefaultVersion", shape: 50, location_name: None, query_name: None, flattened: false }, Member { name: "VersionId", shape: 66, location_name: None, query_name: None, flattened: false }, ] },
-    /* 37 PutRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyDocument", shape: 61, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 64, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 38 Role */ Shape::Structure { members: &[Member { name: "Arn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "AssumeRolePolicyDocument", shape: 61, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 51, location_name: None, query_name: None, flattened: false }, Member { name: "Description", shape: 68, location_name: None, query_name: None, flattened: false }, Member { name: "MaxSessionDuration", shape: 70, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 59, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundary", shape: 1, location_name: None, query_name: None, flattened: false }, Member { name: "RoleId", shape: 53, location_name: None, query_name: None, flattened: false }, Member { name: "RoleLastUsed", shape: 39, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, ] },
-    /* 39 RoleLastUsed */ Shape::Structure { members: &[Member { name: "LastUsedDate", shape: 51, location_name: None, query_name: None, flattened: false }, Member { name: "Region", shape: 72, location_name: None, query_name: None, flattened: false }, ] },
-    /* 40 Tag */ Shape::Structure { members: &[Member { name: "Key", shape: 74, location_name: None, query_name: None, flattened: false }, Member { name: "Value", shape: 76, location_name: None, query_name: None, flattened: false }, ] },
-    /* 41 TagRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, ] },
-    /* 42 UntagRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, Member { name: "TagKeys", shape: 73, location_name: None, query_name: None, flattened: false }, ] },
-    /* 43 UpdateAssumeRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyDocument", shape: 61, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 44 UpdateRoleRequest */ Shape::Structure { members: &[Member { name: "Description", shape: 68, location_name: None, query_name: None, flattened: false }, Member { name: "MaxSessionDuration", shape: 70, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
-    /* 45 UpdateRoleResponse */ Shape::Structure { members: &[] },
-    /* 46 User */ Shape::Structure { members: &[Member { name: "Arn", shape: 47, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 51, location_name: None, query_name: None, flattened: false }, Member { name: "PasswordLastUsed", shape: 51, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 59, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundary", shape: 1, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 75, location_name: None, query_name: None, flattened: false }, Member { name: "UserId", shape: 53, location_name: None, query_name: None, flattened: false }, Member { name: "UserName", shape: 77, location_name: None, query_name: None, flattened: false }, ] },
-    /* 47 arnType */ Shape::String,
-    /* 48 attachedPoliciesListType */ Shape::List { member: 2, member_name: None, flattened: false },
-    /* 49 attachmentCountType */ Shape::Integer,
-    /* 50 booleanType */ Shape::Boolean,
-    /* 51 dateType */ Shape::Timestamp,
-    /* 52 existingUserNameType */ Shape::String,
-    /* 53 idType */ Shape::String,
-    /* 54 instanceProfileListType */ Shape::List { member: 21, member_name: None, flattened: false },
-    /* 55 instanceProfileNameType */ Shape::String,
-    /* 56 markerType */ Shape::String,
-    /* 57 maxItemsType */ Shape::Integer,
-    /* 58 pathPrefixType */ Shape::String,
-    /* 59 pathType */ Shape::String,
-    /* 60 policyDescriptionType */ Shape::String,
-    /* 61 policyDocumentType */ Shape::String,
-    /* 62 policyDocumentVersionListType */ Shape::List { member: 36, member_name: None, flattened: false },
-    /* 63 policyNameListType */ Shape::List { member: 64, member_name: None, flattened: false },
-    /* 64 policyNameType */ Shape::String,
-    /* 65 policyPathType */ Shape::String,
-    /* 66 policyVersionIdType */ Shape::String,
-    /* 67 responseMarkerType */ Shape::String,
-    /* 68 roleDescriptionType */ Shape::String,
-    /* 69 roleListType */ Shape::List { member: 38, member_name: None, flattened: false },
-    /* 70 roleMaxSessionDurationType */ Shape::Integer,
-    /* 71 roleNameType */ Shape::String,
-    /* 72 stringType */ Shape::String,
-    /* 73 tagKeyListType */ Shape::List { member: 74, member_name: None, flattened: false },
-    /* 74 tagKeyType */ Shape::String,
-    /* 75 tagListType */ Shape::List { member: 40, member_name: None, flattened: false },
-    /* 76 tagValueType */ Shape::String,
-    /* 77 userNameType */ Shape::String,
+    /* 0 AddRoleToInstanceProfileRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 1 ArnListType */ Shape::List { member: 98, member_name: None, flattened: false },
+    /* 2 AttachRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 3 AttachedPermissionsBoundary */ Shape::Structure { members: &[Member { name: "PermissionsBoundaryArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundaryType", shape: 65, location_name: None, query_name: None, flattened: false }, ] },
+    /* 4 AttachedPolicy */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 118, location_name: None, query_name: None, flattened: false }, ] },
+    /* 5 CreateInstanceProfileRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 112, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 6 CreateInstanceProfileResponse */ Shape::Structure { members: &[Member { name: "InstanceProfile", shape: 42, location_name: None, query_name: None, flattened: false }, ] },
+    /* 7 CreatePolicyRequest */ Shape::Structure { members: &[Member { name: "Description", shape: 113, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 119, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyDocument", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 118, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 8 CreatePolicyResponse */ Shape::Structure { members: &[Member { name: "Policy", shape: 66, location_name: None, query_name: None, flattened: false }, ] },
+    /* 9 CreatePolicyVersionRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyDocument", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "SetAsDefault", shape: 101, location_name: None, query_name: None, flattened: false }, ] },
+    /* 10 CreatePolicyVersionResponse */ Shape::Structure { members: &[Member { name: "PolicyVersion", shape: 74, location_name: None, query_name: None, flattened: false }, ] },
+    /* 11 CreateRoleRequest */ Shape::Structure { members: &[Member { name: "AssumeRolePolicyDocument", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "Description", shape: 123, location_name: None, query_name: None, flattened: false }, Member { name: "MaxSessionDuration", shape: 125, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 112, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundary", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 12 CreateRoleResponse */ Shape::Structure { members: &[Member { name: "Role", shape: 80, location_name: None, query_name: None, flattened: false }, ] },
+    /* 13 CreateServiceLinkedRoleRequest */ Shape::Structure { members: &[Member { name: "AWSServiceName", shape: 105, location_name: None, query_name: None, flattened: false }, Member { name: "CustomSuffix", shape: 102, location_name: None, query_name: None, flattened: false }, Member { name: "Description", shape: 123, location_name: None, query_name: None, flattened: false }, ] },
+    /* 14 CreateServiceLinkedRoleResponse */ Shape::Structure { members: &[Member { name: "Role", shape: 80, location_name: None, query_name: None, flattened: false }, ] },
+    /* 15 DeleteInstanceProfileRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, ] },
+    /* 16 DeletePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, ] },
+    /* 17 DeletePolicyVersionRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "VersionId", shape: 121, location_name: None, query_name: None, flattened: false }, ] },
+    /* 18 DeleteRolePermissionsBoundaryRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 19 DeleteRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyName", shape: 118, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 20 DeleteRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 21 DeleteServiceLinkedRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 22 DeleteServiceLinkedRoleResponse */ Shape::Structure { members: &[Member { name: "DeletionTaskId", shape: 24, location_name: None, query_name: None, flattened: false }, ] },
+    /* 23 DeletionTaskFailureReasonType */ Shape::Structure { members: &[Member { name: "Reason", shape: 77, location_name: None, query_name: None, flattened: false }, Member { name: "RoleUsageList", shape: 82, location_name: None, query_name: None, flattened: false }, ] },
+    /* 24 DeletionTaskIdType */ Shape::String,
+    /* 25 DeletionTaskStatusType */ Shape::String,
+    /* 26 DetachRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 27 EntityType */ Shape::String,
+    /* 28 GetInstanceProfileRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, ] },
+    /* 29 GetInstanceProfileResponse */ Shape::Structure { members: &[Member { name: "InstanceProfile", shape: 42, location_name: None, query_name: None, flattened: false }, ] },
+    /* 30 GetPolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, ] },
+    /* 31 GetPolicyResponse */ Shape::Structure { members: &[Member { name: "Policy", shape: 66, location_name: None, query_name: None, flattened: false }, ] },
+    /* 32 GetPolicyVersionRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "VersionId", shape: 121, location_name: None, query_name: None, flattened: false }, ] },
+    /* 33 GetPolicyVersionResponse */ Shape::Structure { members: &[Member { name: "PolicyVersion", shape: 74, location_name: None, query_name: None, flattened: false }, ] },
+    /* 34 GetRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyName", shape: 118, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 35 GetRolePolicyResponse */ Shape::Structure { members: &[Member { name: "PolicyDocument", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 118, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 36 GetRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 37 GetRoleResponse */ Shape::Structure { members: &[Member { name: "Role", shape: 80, location_name: None, query_name: None, flattened: false }, ] },
+    /* 38 GetServiceLinkedRoleDeletionStatusRequest */ Shape::Structure { members: &[Member { name: "DeletionTaskId", shape: 24, location_name: None, query_name: None, flattened: false }, ] },
+    /* 39 GetServiceLinkedRoleDeletionStatusResponse */ Shape::Structure { members: &[Member { name: "Reason", shape: 23, location_name: None, query_name: None, flattened: false }, Member { name: "Status", shape: 25, location_name: None, query_name: None, flattened: false }, ] },
+    /* 40 GetUserRequest */ Shape::Structure { members: &[Member { name: "UserName", shape: 104, location_name: None, query_name: None, flattened: false }, ] },
+    /* 41 GetUserResponse */ Shape::Structure { members: &[Member { name: "User", shape: 97, location_name: None, query_name: None, flattened: false }, ] },
+    /* 42 InstanceProfile */ Shape::Structure { members: &[Member { name: "Arn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 103, location_name: None, query_name: None, flattened: false }, Member { name: "InstanceProfileId", shape: 106, location_name: None, query_name: None, flattened: false }, Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 112, location_name: None, query_name: None, flattened: false }, Member { name: "Roles", shape: 124, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 43 ListAttachedRolePoliciesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "PathPrefix", shape: 119, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 44 ListAttachedRolePoliciesResponse */ Shape::Structure { members: &[Member { name: "AttachedPolicies", shape: 99, location_name: None, query_name: None, flattened: false }, Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, ] },
+    /* 45 ListEntitiesForPolicyRequest */ Shape::Structure { members: &[Member { name: "EntityFilter", shape: 27, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "PathPrefix", shape: 112, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyUsageFilter", shape: 71, location_name: None, query_name: None, flattened: false }, ] },
+    /* 46 ListEntitiesForPolicyResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyGroups", shape: 68, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyRoles", shape: 70, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyUsers", shape: 73, location_name: None, query_name: None, flattened: false }, ] },
+    /* 47 ListInstanceProfileTagsRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, ] },
+    /* 48 ListInstanceProfileTagsResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 49 ListInstanceProfilesForRoleRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 50 ListInstanceProfilesForRoleResponse */ Shape::Structure { members: &[Member { name: "InstanceProfiles", shape: 107, location_name: None, query_name: None, flattened: false }, Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, ] },
+    /* 51 ListInstanceProfilesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "PathPrefix", shape: 111, location_name: None, query_name: None, flattened: false }, ] },
+    /* 52 ListInstanceProfilesResponse */ Shape::Structure { members: &[Member { name: "InstanceProfiles", shape: 107, location_name: None, query_name: None, flattened: false }, Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, ] },
+    /* 53 ListPoliciesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "OnlyAttached", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "PathPrefix", shape: 119, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyUsageFilter", shape: 71, location_name: None, query_name: None, flattened: false }, Member { name: "Scope", shape: 120, location_name: None, query_name: None, flattened: false }, ] },
+    /* 54 ListPoliciesResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "Policies", shape: 116, location_name: None, query_name: None, flattened: false }, ] },
+    /* 55 ListPolicyTagsRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, ] },
+    /* 56 ListPolicyTagsResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 57 ListPolicyVersionsRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, ] },
+    /* 58 ListPolicyVersionsResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "Versions", shape: 115, location_name: None, query_name: None, flattened: false }, ] },
+    /* 59 ListRolePoliciesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 60 ListRolePoliciesResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyNames", shape: 117, location_name: None, query_name: None, flattened: false }, ] },
+    /* 61 ListRoleTagsRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 62 ListRoleTagsResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 63 ListRolesRequest */ Shape::Structure { members: &[Member { name: "Marker", shape: 109, location_name: None, query_name: None, flattened: false }, Member { name: "MaxItems", shape: 110, location_name: None, query_name: None, flattened: false }, Member { name: "PathPrefix", shape: 111, location_name: None, query_name: None, flattened: false }, ] },
+    /* 64 ListRolesResponse */ Shape::Structure { members: &[Member { name: "IsTruncated", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Marker", shape: 122, location_name: None, query_name: None, flattened: false }, Member { name: "Roles", shape: 124, location_name: None, query_name: None, flattened: false }, ] },
+    /* 65 PermissionsBoundaryAttachmentType */ Shape::String,
+    /* 66 Policy */ Shape::Structure { members: &[Member { name: "Arn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "AttachmentCount", shape: 100, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 103, location_name: None, query_name: None, flattened: false }, Member { name: "DefaultVersionId", shape: 121, location_name: None, query_name: None, flattened: false }, Member { name: "Description", shape: 113, location_name: None, query_name: None, flattened: false }, Member { name: "IsAttachable", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 119, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundaryUsageCount", shape: 100, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyId", shape: 106, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 118, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, Member { name: "UpdateDate", shape: 103, location_name: None, query_name: None, flattened: false }, ] },
+    /* 67 PolicyGroup */ Shape::Structure { members: &[Member { name: "GroupId", shape: 106, location_name: None, query_name: None, flattened: false }, Member { name: "GroupName", shape: 105, location_name: None, query_name: None, flattened: false }, ] },
+    /* 68 PolicyGroupListType */ Shape::List { member: 67, member_name: None, flattened: false },
+    /* 69 PolicyRole */ Shape::Structure { members: &[Member { name: "RoleId", shape: 106, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 70 PolicyRoleListType */ Shape::List { member: 69, member_name: None, flattened: false },
+    /* 71 PolicyUsageType */ Shape::String,
+    /* 72 PolicyUser */ Shape::Structure { members: &[Member { name: "UserId", shape: 106, location_name: None, query_name: None, flattened: false }, Member { name: "UserName", shape: 132, location_name: None, query_name: None, flattened: false }, ] },
+    /* 73 PolicyUserListType */ Shape::List { member: 72, member_name: None, flattened: false },
+    /* 74 PolicyVersion */ Shape::Structure { members: &[Member { name: "CreateDate", shape: 103, location_name: None, query_name: None, flattened: false }, Member { name: "Document", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "IsDefaultVersion", shape: 101, location_name: None, query_name: None, flattened: false }, Member { name: "VersionId", shape: 121, location_name: None, query_name: None, flattened: false }, ] },
+    /* 75 PutRolePermissionsBoundaryRequest */ Shape::Structure { members: &[Member { name: "PermissionsBoundary", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 76 PutRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyDocument", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "PolicyName", shape: 118, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 77 ReasonType */ Shape::String,
+    /* 78 RegionNameType */ Shape::String,
+    /* 79 RemoveRoleFromInstanceProfileRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 80 Role */ Shape::Structure { members: &[Member { name: "Arn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "AssumeRolePolicyDocument", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 103, location_name: None, query_name: None, flattened: false }, Member { name: "Description", shape: 123, location_name: None, query_name: None, flattened: false }, Member { name: "MaxSessionDuration", shape: 125, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 112, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundary", shape: 3, location_name: None, query_name: None, flattened: false }, Member { name: "RoleId", shape: 106, location_name: None, query_name: None, flattened: false }, Member { name: "RoleLastUsed", shape: 81, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 81 RoleLastUsed */ Shape::Structure { members: &[Member { name: "LastUsedDate", shape: 103, location_name: None, query_name: None, flattened: false }, Member { name: "Region", shape: 127, location_name: None, query_name: None, flattened: false }, ] },
+    /* 82 RoleUsageListType */ Shape::List { member: 83, member_name: None, flattened: false },
+    /* 83 RoleUsageType */ Shape::Structure { members: &[Member { name: "Region", shape: 78, location_name: None, query_name: None, flattened: false }, Member { name: "Resources", shape: 1, location_name: None, query_name: None, flattened: false }, ] },
+    /* 84 SetDefaultPolicyVersionRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "VersionId", shape: 121, location_name: None, query_name: None, flattened: false }, ] },
+    /* 85 Tag */ Shape::Structure { members: &[Member { name: "Key", shape: 129, location_name: None, query_name: None, flattened: false }, Member { name: "Value", shape: 131, location_name: None, query_name: None, flattened: false }, ] },
+    /* 86 TagInstanceProfileRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 87 TagPolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 88 TagRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, ] },
+    /* 89 UntagInstanceProfileRequest */ Shape::Structure { members: &[Member { name: "InstanceProfileName", shape: 108, location_name: None, query_name: None, flattened: false }, Member { name: "TagKeys", shape: 128, location_name: None, query_name: None, flattened: false }, ] },
+    /* 90 UntagPolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyArn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "TagKeys", shape: 128, location_name: None, query_name: None, flattened: false }, ] },
+    /* 91 UntagRoleRequest */ Shape::Structure { members: &[Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, Member { name: "TagKeys", shape: 128, location_name: None, query_name: None, flattened: false }, ] },
+    /* 92 UpdateAssumeRolePolicyRequest */ Shape::Structure { members: &[Member { name: "PolicyDocument", shape: 114, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 93 UpdateRoleDescriptionRequest */ Shape::Structure { members: &[Member { name: "Description", shape: 123, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 94 UpdateRoleDescriptionResponse */ Shape::Structure { members: &[Member { name: "Role", shape: 80, location_name: None, query_name: None, flattened: false }, ] },
+    /* 95 UpdateRoleRequest */ Shape::Structure { members: &[Member { name: "Description", shape: 123, location_name: None, query_name: None, flattened: false }, Member { name: "MaxSessionDuration", shape: 125, location_name: None, query_name: None, flattened: false }, Member { name: "RoleName", shape: 126, location_name: None, query_name: None, flattened: false }, ] },
+    /* 96 UpdateRoleResponse */ Shape::Structure { members: &[] },
+    /* 97 User */ Shape::Structure { members: &[Member { name: "Arn", shape: 98, location_name: None, query_name: None, flattened: false }, Member { name: "CreateDate", shape: 103, location_name: None, query_name: None, flattened: false }, Member { name: "PasswordLastUsed", shape: 103, location_name: None, query_name: None, flattened: false }, Member { name: "Path", shape: 112, location_name: None, query_name: None, flattened: false }, Member { name: "PermissionsBoundary", shape: 3, location_name: None, query_name: None, flattened: false }, Member { name: "Tags", shape: 130, location_name: None, query_name: None, flattened: false }, Member { name: "UserId", shape: 106, location_name: None, query_name: None, flattened: false }, Member { name: "UserName", shape: 132, location_name: None, query_name: None, flattened: false }, ] },
+    /* 98 arnType */ Shape::String,
+    /* 99 attachedPoliciesListType */ Shape::List { member: 4, member_name: None, flattened: false },
+    /* 100 attachmentCountType */ Shape::Integer,
+    /* 101 booleanType */ Shape::Boolean,
+    /* 102 customSuffixType */ Shape::String,
+    /* 103 dateType */ Shape::Timestamp,
+    /* 104 existingUserNameType */ Shape::String,
+    /* 105 groupNameType */ Shape::String,
+    /* 106 idType */ Shape::String,
+    /* 107 instanceProfileListType */ Shape::List { member: 42, member_name: None, flattened: false },
+    /* 108 instanceProfileNameType */ Shape::String,
+    /* 109 markerType */ Shape::String,
+    /* 110 maxItemsType */ Shape::Integer,
+    /* 111 pathPrefixType */ Shape::String,
+    /* 112 pathType */ Shape::String,
+    /* 113 policyDescriptionType */ Shape::String,
+    /* 114 policyDocumentType */ Shape::String,
+    /* 115 policyDocumentVersionListType */ Shape::List { member: 74, member_name: None, flattened: false },
+    /* 116 policyListType */ Shape::List { member: 66, member_name: None, flattened: false },
+    /* 117 policyNameListType */ Shape::List { member: 118, member_name: None, flattened: false },
+    /* 118 policyNameType */ Shape::String,
+    /* 119 policyPathType */ Shape::String,
+    /* 120 policyScopeType */ Shape::String,
+    /* 121 policyVersionIdType */ Shape::String,
+    /* 122 responseMarkerType */ Shape::String,
+    /* 123 roleDescriptionType */ Shape::String,
+    /* 124 roleListType */ Shape::List { member: 80, member_name: None, flattened: false },
+    /* 125 roleMaxSessionDurationType */ Shape::Integer,
+    /* 126 roleNameType */ Shape::String,
+    /* 127 stringType */ Shape::String,
+    /* 128 tagKeyListType */ Shape::List { member: 129, member_name: None, flattened: false },
+    /* 129 tagKeyType */ Shape::String,
+    /* 130 tagListType */ Shape::List { member: 85, member_name: None, flattened: false },
+    /* 131 tagValueType */ Shape::String,
+    /* 132 userNameType */ Shape::String,
 ];
 
 /// One method per operation; an operation berth does not serve yet answers
 /// `NotImplementedException` through the default body.
 pub trait Api {
+    fn add_role_to_instance_profile(&self, ctx: &RequestContext, input: AddRoleToInstanceProfileRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("AddRoleToInstanceProfile"))
+    }
     fn attach_role_policy(&self, ctx: &RequestContext, input: AttachRolePolicyRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("AttachRolePolicy"))
+    }
+    fn create_instance_profile(&self, ctx: &RequestContext, input: CreateInstanceProfileRequest) -> Result<CreateInstanceProfileResponse, ApiError> {
+        Err(ApiError::not_implemented("CreateInstanceProfile"))
     }
     fn create_policy(&self, ctx: &RequestContext, input: CreatePolicyRequest) -> Result<CreatePolicyResponse, ApiError> {
         Err(ApiError::not_implemented("CreatePolicy"))
     }
+    fn create_policy_version(&self, ctx: &RequestContext, input: CreatePolicyVersionRequest) -> Result<CreatePolicyVersionResponse, ApiError> {
+        Err(ApiError::not_implemented("CreatePolicyVersion"))
+    }
     fn create_role(&self, ctx: &RequestContext, input: CreateRoleRequest) -> Result<CreateRoleResponse, ApiError> {
         Err(ApiError::not_implemented("CreateRole"))
+    }
+    fn create_service_linked_role(&self, ctx: &RequestContext, input: CreateServiceLinkedRoleRequest) -> Result<CreateServiceLinkedRoleResponse, ApiError> {
+        Err(ApiError::not_implemented("CreateServiceLinkedRole"))
+    }
+    fn delete_instance_profile(&self, ctx: &RequestContext, input: DeleteInstanceProfileRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("DeleteInstanceProfile"))
     }
     fn delete_policy(&self, ctx: &RequestContext, input: DeletePolicyRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("DeletePolicy"))
     }
+    fn delete_policy_version(&self, ctx: &RequestContext, input: DeletePolicyVersionRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("DeletePolicyVersion"))
+    }
     fn delete_role(&self, ctx: &RequestContext, input: DeleteRoleRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("DeleteRole"))
+    }
+    fn delete_role_permissions_boundary(&self, ctx: &RequestContext, input: DeleteRolePermissionsBoundaryRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("DeleteRolePermissionsBoundary"))
     }
     fn delete_role_policy(&self, ctx: &RequestContext, input: DeleteRolePolicyRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("DeleteRolePolicy"))
     }
+    fn delete_service_linked_role(&self, ctx: &RequestContext, input: DeleteServiceLinkedRoleRequest) -> Result<DeleteServiceLinkedRoleResponse, ApiError> {
+        Err(ApiError::not_implemented("DeleteServiceLinkedRole"))
+    }
     fn detach_role_policy(&self, ctx: &RequestContext, input: DetachRolePolicyRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("DetachRolePolicy"))
+    }
+    fn get_instance_profile(&self, ctx: &RequestContext, input: GetInstanceProfileRequest) -> Result<GetInstanceProfileResponse, ApiError> {
+        Err(ApiError::not_implemented("GetInstanceProfile"))
     }
     fn get_policy(&self, ctx: &RequestContext, input: GetPolicyRequest) -> Result<GetPolicyResponse, ApiError> {
         Err(ApiError::not_implemented("GetPolicy"))
@@ -194,14 +299,32 @@ pub trait Api {
     fn get_role_policy(&self, ctx: &RequestContext, input: GetRolePolicyRequest) -> Result<GetRolePolicyResponse, ApiError> {
         Err(ApiError::not_implemented("GetRolePolicy"))
     }
+    fn get_service_linked_role_deletion_status(&self, ctx: &RequestContext, input: GetServiceLinkedRoleDeletionStatusRequest) -> Result<GetServiceLinkedRoleDeletionStatusResponse, ApiError> {
+        Err(ApiError::not_implemented("GetServiceLinkedRoleDeletionStatus"))
+    }
     fn get_user(&self, ctx: &RequestContext, input: GetUserRequest) -> Result<GetUserResponse, ApiError> {
         Err(ApiError::not_implemented("GetUser"))
     }
     fn list_attached_role_policies(&self, ctx: &RequestContext, input: ListAttachedRolePoliciesRequest) -> Result<ListAttachedRolePoliciesResponse, ApiError> {
         Err(ApiError::not_implemented("ListAttachedRolePolicies"))
     }
+    fn list_entities_for_policy(&self, ctx: &RequestContext, input: ListEntitiesForPolicyRequest) -> Result<ListEntitiesForPolicyResponse, ApiError> {
+        Err(ApiError::not_implemented("ListEntitiesForPolicy"))
+    }
+    fn list_instance_profile_tags(&self, ctx: &RequestContext, input: ListInstanceProfileTagsRequest) -> Result<ListInstanceProfileTagsResponse, ApiError> {
+        Err(ApiError::not_implemented("ListInstanceProfileTags"))
+    }
+    fn list_instance_profiles(&self, ctx: &RequestContext, input: ListInstanceProfilesRequest) -> Result<ListInstanceProfilesResponse, ApiError> {
+        Err(ApiError::not_implemented("ListInstanceProfiles"))
+    }
     fn list_instance_profiles_for_role(&self, ctx: &RequestContext, input: ListInstanceProfilesForRoleRequest) -> Result<ListInstanceProfilesForRoleResponse, ApiError> {
         Err(ApiError::not_implemented("ListInstanceProfilesForRole"))
+    }
+    fn list_policies(&self, ctx: &RequestContext, input: ListPoliciesRequest) -> Result<ListPoliciesResponse, ApiError> {
+        Err(ApiError::not_implemented("ListPolicies"))
+    }
+    fn list_policy_tags(&self, ctx: &RequestContext, input: ListPolicyTagsRequest) -> Result<ListPolicyTagsResponse, ApiError> {
+        Err(ApiError::not_implemented("ListPolicyTags"))
     }
     fn list_policy_versions(&self, ctx: &RequestContext, input: ListPolicyVersionsRequest) -> Result<ListPolicyVersionsResponse, ApiError> {
         Err(ApiError::not_implemented("ListPolicyVersions"))
@@ -215,11 +338,32 @@ pub trait Api {
     fn list_roles(&self, ctx: &RequestContext, input: ListRolesRequest) -> Result<ListRolesResponse, ApiError> {
         Err(ApiError::not_implemented("ListRoles"))
     }
+    fn put_role_permissions_boundary(&self, ctx: &RequestContext, input: PutRolePermissionsBoundaryRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("PutRolePermissionsBoundary"))
+    }
     fn put_role_policy(&self, ctx: &RequestContext, input: PutRolePolicyRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("PutRolePolicy"))
     }
+    fn remove_role_from_instance_profile(&self, ctx: &RequestContext, input: RemoveRoleFromInstanceProfileRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("RemoveRoleFromInstanceProfile"))
+    }
+    fn set_default_policy_version(&self, ctx: &RequestContext, input: SetDefaultPolicyVersionRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("SetDefaultPolicyVersion"))
+    }
+    fn tag_instance_profile(&self, ctx: &RequestContext, input: TagInstanceProfileRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("TagInstanceProfile"))
+    }
+    fn tag_policy(&self, ctx: &RequestContext, input: TagPolicyRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("TagPolicy"))
+    }
     fn tag_role(&self, ctx: &RequestContext, input: TagRoleRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("TagRole"))
+    }
+    fn untag_instance_profile(&self, ctx: &RequestContext, input: UntagInstanceProfileRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("UntagInstanceProfile"))
+    }
+    fn untag_policy(&self, ctx: &RequestContext, input: UntagPolicyRequest) -> Result<Empty, ApiError> {
+        Err(ApiError::not_implemented("UntagPolicy"))
     }
     fn untag_role(&self, ctx: &RequestContext, input: UntagRoleRequest) -> Result<Empty, ApiError> {
         Err(ApiError::not_implemented("UntagRole"))
@@ -230,36 +374,70 @@ pub trait Api {
     fn update_role(&self, ctx: &RequestContext, input: UpdateRoleRequest) -> Result<UpdateRoleResponse, ApiError> {
         Err(ApiError::not_implemented("UpdateRole"))
     }
+    fn update_role_description(&self, ctx: &RequestContext, input: UpdateRoleDescriptionRequest) -> Result<UpdateRoleDescriptionResponse, ApiError> {
+        Err(ApiError::not_implemented("UpdateRoleDescription"))
+    }
 }
 
 /// Decodes the input of `op`, calls the handler, encodes its output.
 pub fn dispatch<A: Api + ?Sized, C: Codec>(api: &A, ctx: &RequestContext, op: &str, codec: &C) -> Result<Vec<u8>, ApiError> {
     match op {
-        "AttachRolePolicy" => { let op = &OPERATIONS[0]; let output = api.attach_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "CreatePolicy" => { let op = &OPERATIONS[1]; let output = api.create_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "CreateRole" => { let op = &OPERATIONS[2]; let output = api.create_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "DeletePolicy" => { let op = &OPERATIONS[3]; let output = api.delete_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "DeleteRole" => { let op = &OPERATIONS[4]; let output = api.delete_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "DeleteRolePolicy" => { let op = &OPERATIONS[5]; let output = api.delete_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "DetachRolePolicy" => { let op = &OPERATIONS[6]; let output = api.detach_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "GetPolicy" => { let op = &OPERATIONS[7]; let output = api.get_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "GetPolicyVersion" => { let op = &OPERATIONS[8]; let output = api.get_policy_version(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "GetRole" => { let op = &OPERATIONS[9]; let output = api.get_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "GetRolePolicy" => { let op = &OPERATIONS[10]; let output = api.get_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "GetUser" => { let op = &OPERATIONS[11]; let output = api.get_user(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "ListAttachedRolePolicies" => { let op = &OPERATIONS[12]; let output = api.list_attached_role_policies(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "ListInstanceProfilesForRole" => { let op = &OPERATIONS[13]; let output = api.list_instance_profiles_for_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "ListPolicyVersions" => { let op = &OPERATIONS[14]; let output = api.list_policy_versions(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "ListRolePolicies" => { let op = &OPERATIONS[15]; let output = api.list_role_policies(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "ListRoleTags" => { let op = &OPERATIONS[16]; let output = api.list_role_tags(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "ListRoles" => { let op = &OPERATIONS[17]; let output = api.list_roles(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "PutRolePolicy" => { let op = &OPERATIONS[18]; let output = api.put_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "TagRole" => { let op = &OPERATIONS[19]; let output = api.tag_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "UntagRole" => { let op = &OPERATIONS[20]; let output = api.untag_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "UpdateAssumeRolePolicy" => { let op = &OPERATIONS[21]; let output = api.update_assume_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
-        "UpdateRole" => { let op = &OPERATIONS[22]; let output = api.update_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "AddRoleToInstanceProfile" => { let op = &OPERATIONS[0]; let output = api.add_role_to_instance_profile(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "AttachRolePolicy" => { let op = &OPERATIONS[1]; let output = api.attach_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "CreateInstanceProfile" => { let op = &OPERATIONS[2]; let output = api.create_instance_profile(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "CreatePolicy" => { let op = &OPERATIONS[3]; let output = api.create_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "CreatePolicyVersion" => { let op = &OPERATIONS[4]; let output = api.create_policy_version(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "CreateRole" => { let op = &OPERATIONS[5]; let output = api.create_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "CreateServiceLinkedRole" => { let op = &OPERATIONS[6]; let output = api.create_service_linked_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DeleteInstanceProfile" => { let op = &OPERATIONS[7]; let output = api.delete_instance_profile(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DeletePolicy" => { let op = &OPERATIONS[8]; let output = api.delete_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DeletePolicyVersion" => { let op = &OPERATIONS[9]; let output = api.delete_policy_version(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DeleteRole" => { let op = &OPERATIONS[10]; let output = api.delete_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DeleteRolePermissionsBoundary" => { let op = &OPERATIONS[11]; let output = api.delete_role_permissions_boundary(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DeleteRolePolicy" => { let op = &OPERATIONS[12]; let output = api.delete_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DeleteServiceLinkedRole" => { let op = &OPERATIONS[13]; let output = api.delete_service_linked_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "DetachRolePolicy" => { let op = &OPERATIONS[14]; let output = api.detach_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "GetInstanceProfile" => { let op = &OPERATIONS[15]; let output = api.get_instance_profile(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "GetPolicy" => { let op = &OPERATIONS[16]; let output = api.get_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "GetPolicyVersion" => { let op = &OPERATIONS[17]; let output = api.get_policy_version(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "GetRole" => { let op = &OPERATIONS[18]; let output = api.get_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "GetRolePolicy" => { let op = &OPERATIONS[19]; let output = api.get_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "GetServiceLinkedRoleDeletionStatus" => { let op = &OPERATIONS[20]; let output = api.get_service_linked_role_deletion_status(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "GetUser" => { let op = &OPERATIONS[21]; let output = api.get_user(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListAttachedRolePolicies" => { let op = &OPERATIONS[22]; let output = api.list_attached_role_policies(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListEntitiesForPolicy" => { let op = &OPERATIONS[23]; let output = api.list_entities_for_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListInstanceProfileTags" => { let op = &OPERATIONS[24]; let output = api.list_instance_profile_tags(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListInstanceProfiles" => { let op = &OPERATIONS[25]; let output = api.list_instance_profiles(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListInstanceProfilesForRole" => { let op = &OPERATIONS[26]; let output = api.list_instance_profiles_for_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListPolicies" => { let op = &OPERATIONS[27]; let output = api.list_policies(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListPolicyTags" => { let op = &OPERATIONS[28]; let output = api.list_policy_tags(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListPolicyVersions" => { let op = &OPERATIONS[29]; let output = api.list_policy_versions(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListRolePolicies" => { let op = &OPERATIONS[30]; let output = api.list_role_policies(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListRoleTags" => { let op = &OPERATIONS[31]; let output = api.list_role_tags(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "ListRoles" => { let op = &OPERATIONS[32]; let output = api.list_roles(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "PutRolePermissionsBoundary" => { let op = &OPERATIONS[33]; let output = api.put_role_permissions_boundary(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "PutRolePolicy" => { let op = &OPERATIONS[34]; let output = api.put_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "RemoveRoleFromInstanceProfile" => { let op = &OPERATIONS[35]; let output = api.remove_role_from_instance_profile(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "SetDefaultPolicyVersion" => { let op = &OPERATIONS[36]; let output = api.set_default_policy_version(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "TagInstanceProfile" => { let op = &OPERATIONS[37]; let output = api.tag_instance_profile(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "TagPolicy" => { let op = &OPERATIONS[38]; let output = api.tag_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "TagRole" => { let op = &OPERATIONS[39]; let output = api.tag_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "UntagInstanceProfile" => { let op = &OPERATIONS[40]; let output = api.untag_instance_profile(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "UntagPolicy" => { let op = &OPERATIONS[41]; let output = api.untag_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "UntagRole" => { let op = &OPERATIONS[42]; let output = api.untag_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "UpdateAssumeRolePolicy" => { let op = &OPERATIONS[43]; let output = api.update_assume_role_policy(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "UpdateRole" => { let op = &OPERATIONS[44]; let output = api.update_role(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
+        "UpdateRoleDescription" => { let op = &OPERATIONS[45]; let output = api.update_role_description(ctx, codec.decode(op)?)?; codec.encode(op, &output) }
         _ => Err(ApiError::unknown_operation(op)),
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddRoleToInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -287,6 +465,22 @@ pub struct AttachedPolicy {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateInstanceProfileResponse {
+    #[serde(rename = "InstanceProfile")]
+    pub instance_profile: InstanceProfile,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreatePolicyRequest {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -304,6 +498,22 @@ pub struct CreatePolicyRequest {
 pub struct CreatePolicyResponse {
     #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreatePolicyVersionRequest {
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "PolicyDocument")]
+    pub policy_document: String,
+    #[serde(rename = "SetAsDefault", default, skip_serializing_if = "Option::is_none")]
+    pub set_as_default: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreatePolicyVersionResponse {
+    #[serde(rename = "PolicyVersion", default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<PolicyVersion>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -331,9 +541,45 @@ pub struct CreateRoleResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateServiceLinkedRoleRequest {
+    #[serde(rename = "AWSServiceName")]
+    pub aws_service_name: String,
+    #[serde(rename = "CustomSuffix", default, skip_serializing_if = "Option::is_none")]
+    pub custom_suffix: Option<String>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateServiceLinkedRoleResponse {
+    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeletePolicyRequest {
     #[serde(rename = "PolicyArn")]
     pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeletePolicyVersionRequest {
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "VersionId")]
+    pub version_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteRolePermissionsBoundaryRequest {
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -351,11 +597,58 @@ pub struct DeleteRoleRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteServiceLinkedRoleRequest {
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteServiceLinkedRoleResponse {
+    #[serde(rename = "DeletionTaskId")]
+    pub deletion_task_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeletionTaskFailureReasonType {
+    #[serde(rename = "Reason", default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(rename = "RoleUsageList", default, skip_serializing_if = "Option::is_none")]
+    pub role_usage_list: Option<Vec<RoleUsageType>>,
+}
+
+crate::string_enum!(DeletionTaskStatusType {
+    Succeeded = "SUCCEEDED",
+    InProgress = "IN_PROGRESS",
+    Failed = "FAILED",
+    NotStarted = "NOT_STARTED",
+});
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DetachRolePolicyRequest {
     #[serde(rename = "PolicyArn")]
     pub policy_arn: String,
     #[serde(rename = "RoleName")]
     pub role_name: String,
+}
+
+crate::string_enum!(EntityType {
+    User = "User",
+    Role = "Role",
+    Group = "Group",
+    LocalManagedPolicy = "LocalManagedPolicy",
+    AWSManagedPolicy = "AWSManagedPolicy",
+});
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetInstanceProfileResponse {
+    #[serde(rename = "InstanceProfile")]
+    pub instance_profile: InstanceProfile,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -415,6 +708,20 @@ pub struct GetRoleResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetServiceLinkedRoleDeletionStatusRequest {
+    #[serde(rename = "DeletionTaskId")]
+    pub deletion_task_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetServiceLinkedRoleDeletionStatusResponse {
+    #[serde(rename = "Reason", default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DeletionTaskFailureReasonType>,
+    #[serde(rename = "Status")]
+    pub status: DeletionTaskStatusType,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetUserRequest {
     #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
@@ -467,6 +774,56 @@ pub struct ListAttachedRolePoliciesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListEntitiesForPolicyRequest {
+    #[serde(rename = "EntityFilter", default, skip_serializing_if = "Option::is_none")]
+    pub entity_filter: Option<EntityType>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "PolicyUsageFilter", default, skip_serializing_if = "Option::is_none")]
+    pub policy_usage_filter: Option<PolicyUsageType>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListEntitiesForPolicyResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "PolicyGroups", default, skip_serializing_if = "Option::is_none")]
+    pub policy_groups: Option<Vec<PolicyGroup>>,
+    #[serde(rename = "PolicyRoles", default, skip_serializing_if = "Option::is_none")]
+    pub policy_roles: Option<Vec<PolicyRole>>,
+    #[serde(rename = "PolicyUsers", default, skip_serializing_if = "Option::is_none")]
+    pub policy_users: Option<Vec<PolicyUser>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfileTagsRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfileTagsResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListInstanceProfilesForRoleRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
@@ -484,6 +841,72 @@ pub struct ListInstanceProfilesForRoleResponse {
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfilesRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfilesResponse {
+    #[serde(rename = "InstanceProfiles")]
+    pub instance_profiles: Vec<InstanceProfile>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListPoliciesRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+    #[serde(rename = "OnlyAttached", default, skip_serializing_if = "Option::is_none")]
+    pub only_attached: Option<bool>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(rename = "PolicyUsageFilter", default, skip_serializing_if = "Option::is_none")]
+    pub policy_usage_filter: Option<PolicyUsageType>,
+    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<PolicyScopeType>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListPoliciesResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Policies", default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<Policy>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListPolicyTagsRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListPolicyTagsResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -599,6 +1022,35 @@ pub struct Policy {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyGroup {
+    #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRole {
+    #[serde(rename = "RoleId", default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+    #[serde(rename = "RoleName", default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+}
+
+crate::string_enum!(PolicyUsageType {
+    PermissionsPolicy = "PermissionsPolicy",
+    PermissionsBoundary = "PermissionsBoundary",
+});
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyUser {
+    #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PolicyVersion {
     #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
     pub create_date: Option<Timestamp>,
@@ -611,11 +1063,27 @@ pub struct PolicyVersion {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutRolePermissionsBoundaryRequest {
+    #[serde(rename = "PermissionsBoundary")]
+    pub permissions_boundary: String,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutRolePolicyRequest {
     #[serde(rename = "PolicyDocument")]
     pub policy_document: String,
     #[serde(rename = "PolicyName")]
     pub policy_name: String,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoveRoleFromInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
     #[serde(rename = "RoleName")]
     pub role_name: String,
 }
@@ -655,6 +1123,22 @@ pub struct RoleLastUsed {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleUsageType {
+    #[serde(rename = "Region", default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(rename = "Resources", default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetDefaultPolicyVersionRequest {
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "VersionId")]
+    pub version_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tag {
     #[serde(rename = "Key")]
     pub key: String,
@@ -663,11 +1147,43 @@ pub struct Tag {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagPolicyRequest {
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TagRoleRequest {
     #[serde(rename = "RoleName")]
     pub role_name: String,
     #[serde(rename = "Tags")]
     pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagPolicyRequest {
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -684,6 +1200,20 @@ pub struct UpdateAssumeRolePolicyRequest {
     pub policy_document: String,
     #[serde(rename = "RoleName")]
     pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRoleDescriptionRequest {
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRoleDescriptionResponse {
+    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -719,4 +1249,10 @@ pub struct User {
     #[serde(rename = "UserName")]
     pub user_name: String,
 }
+
+crate::string_enum!(PolicyScopeType {
+    All = "All",
+    Aws = "AWS",
+    Local = "Local",
+});
 

@@ -15,6 +15,9 @@ from botocore.config import Config
 
 from berth_helpers import REGION, container, unique
 
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
 _CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
@@ -56,6 +59,8 @@ def test_reset_forgets_every_service_in_every_region(own_berth):
         ecs_eu, logs_eu = populate(server, "eu-west-1")
         sd = client(server, "servicediscovery")
         sd.create_http_namespace(Name=unique("ns"))
+        iam = client(server, "iam")
+        iam.create_role(RoleName="app", AssumeRolePolicyDocument=TRUST)
 
         resp = reset(server)
         assert resp.status == 200, resp.body
@@ -66,6 +71,8 @@ def test_reset_forgets_every_service_in_every_region(own_berth):
             assert e.list_task_definition_families()["families"] == []
             assert l.describe_log_groups()["logGroups"] == []
         assert sd.list_namespaces()["Namespaces"] == []
+        # IAM's state is global, not per region: it goes too.
+        assert [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] == "app"] == []
         # As on a berth just started: the same names again, revisions from 1.
         ecs.create_cluster(clusterName="dev")
         td = ecs.register_task_definition(family="web", containerDefinitions=[container()])
@@ -88,6 +95,12 @@ def test_reset_of_one_service_keeps_the_others(own_berth):
         assert ecs.list_clusters()["clusterArns"] == []
         logs.create_log_group(logGroupName="/kept")
         assert reset(server, "?service=ecs").status == 200
+        assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/kept"]
+
+        iam = client(server, "iam")
+        iam.create_role(RoleName="app", AssumeRolePolicyDocument=TRUST)
+        assert reset(server, "?service=iam").status == 200
+        assert "app" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
         assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/kept"]
 
 

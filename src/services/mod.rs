@@ -7,6 +7,7 @@
 
 pub mod application_autoscaling;
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
 pub mod iam;
 pub mod logs;
@@ -118,10 +119,9 @@ service_table! {
     elbv2 => NotYet;
     sts => sts::Sts;
     application_autoscaling => application_autoscaling::api::AppAutoScaling, application_autoscaling::State;
-    ecr => NotYet;
+    ecr => ecr::api::Ecr, ecr::State;
     iam => iam::api::Iam;
     ec2 => ec2::api::Ec2, ec2::State;
 }
 
 impl wire::elbv2::Api for NotYet {}
-impl wire::ecr::Api for NotYet {}

@@ -6,5 +6,6 @@
 //! the other service (CreateService's service registries).
 
 pub mod awslogs;
+pub mod scaling;
 pub mod service_connect;
 pub mod service_registries;

@@ -222,6 +222,7 @@ impl Scheduler {
         let now = Timestamp::now();
         loop {
             let actions = self.store.reconcile_each(|region| {
+                links::scaling::reconcile(region, now);
                 let r = &mut region.ecs;
                 let mut placements = tasks::Placements::default();
                 match &scope {

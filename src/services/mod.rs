@@ -5,7 +5,9 @@
 //!
 //! Adding a service is a folder here plus one line in the `service_table!` invocation below.
 
+pub mod application_autoscaling;
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
 pub mod iam;
 pub mod logs;
@@ -137,12 +139,10 @@ service_table! {
     logs => logs::api::Logs, logs::State;
     elbv2 => NotYet;
     sts => sts::Sts;
-    application_autoscaling => NotYet;
-    ecr => NotYet;
+    application_autoscaling => application_autoscaling::api::AppAutoScaling, application_autoscaling::State;
+    ecr => ecr::api::Ecr, ecr::State;
     iam => iam::api::Iam;
     ec2 => ec2::api::Ec2, ec2::State;
 }
 
 impl wire::elbv2::Api for NotYet {}
-impl wire::application_autoscaling::Api for NotYet {}
-impl wire::ecr::Api for NotYet {}

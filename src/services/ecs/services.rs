@@ -839,3 +839,28 @@ pub fn active_count(region: &State, cluster: &str) -> i32 {
         .filter(|s| s.cluster == cluster && s.status != "INACTIVE")
         .count() as i32
 }
+
+/// The desired count of an ACTIVE replica service, which Application Auto Scaling may change.
+pub fn scalable_count(region: &State, cluster: &str, name: &str) -> Option<i32> {
+    region
+        .services
+        .get(&key(cluster, name))
+        .filter(|s| s.status == "ACTIVE" && !s.is_daemon())
+        .map(|s| s.desired_count)
+}
+
+/// Application Auto Scaling sets a service's desired count (through `links::scaling`); the
+/// service gets ECS's event for it and the scheduler acts on its next pass.
+pub fn scale_to(region: &mut State, cluster: &str, name: &str, n: i32, cause: &str) {
+    let Some(svc) = region.services.get_mut(&key(cluster, name)) else {
+        return;
+    };
+    svc.desired_count = n;
+    if let Some(d) = svc.deployments.first_mut() {
+        d.data.desired_count = Some(n);
+    }
+    svc.event(format!(
+        "(service {name}) desired count was set to {n} by Application Auto Scaling: {cause}."
+    ));
+    touch_service(svc);
+}

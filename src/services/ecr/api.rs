@@ -43,17 +43,6 @@ const PAGER: Pager = Pager {
     bad_token: || super::invalid("Invalid parameter at 'nextToken': invalid token"),
 };
 
-fn paged<T>(
-    items: Vec<T>,
-    key: impl Fn(&T) -> String,
-    max_results: Option<i32>,
-    next_token: Option<&str>,
-    limit: usize,
-) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let page = PAGER.paginate(items, key, false, max_results, next_token, limit)?;
-    Ok((page.items, page.next_token))
-}
-
 impl Api for Ecr {
     fn create_repository(
         &self,
@@ -98,7 +87,7 @@ impl Api for Ecr {
         let found = self.read(ctx, |s| {
             s.describe_repositories(&names, input.registry_id.as_deref())
         })?;
-        let (repositories, next_token) = paged(
+        let (repositories, next_token) = PAGER.sorted_page(
             found,
             |r| r.repository_name.clone().unwrap_or_default(),
             input.max_results,
@@ -209,7 +198,7 @@ impl Api for Ecr {
                 status.as_ref(),
             )
         })?;
-        let (image_details, next_token) = paged(
+        let (image_details, next_token) = PAGER.sorted_page(
             found,
             |d| d.image_digest.clone().unwrap_or_default(),
             input.max_results,
@@ -231,7 +220,7 @@ impl Api for Ecr {
         let found = self.read(ctx, |s| {
             s.list_images(&input.repository_name, status.as_ref())
         })?;
-        let (image_ids, next_token) = paged(
+        let (image_ids, next_token) = PAGER.sorted_page(
             found,
             |i| {
                 format!(

@@ -191,12 +191,8 @@ impl State {
         let mut images = Vec::new();
         let mut failures = Vec::new();
         for id in ids {
-            if id.image_digest.is_none() && id.image_tag.is_none() {
-                failures.push(failure(
-                    id,
-                    wire::ImageFailureCode::MissingDigestAndTag,
-                    "Invalid request parameters: both tag and digest cannot be null",
-                ));
+            if let Some(f) = missing_digest_and_tag(id) {
+                failures.push(f);
                 continue;
             }
             match repo.images.values().find(|i| i.matches(id)) {
@@ -227,12 +223,8 @@ impl State {
         let mut deleted = Vec::new();
         let mut failures = Vec::new();
         for id in ids {
-            if id.image_digest.is_none() && id.image_tag.is_none() {
-                failures.push(failure(
-                    id,
-                    wire::ImageFailureCode::MissingDigestAndTag,
-                    "Invalid request parameters: both tag and digest cannot be null",
-                ));
+            if let Some(f) = missing_digest_and_tag(id) {
+                failures.push(f);
                 continue;
             }
             let Some(digest) = repo
@@ -329,6 +321,17 @@ fn tag_ok(image: &StoredImage, status: Option<&wire::TagStatus>) -> bool {
         Some(wire::TagStatus::Untagged) => image.tags.is_empty(),
         _ => true,
     }
+}
+
+/// An identifier with neither a digest nor a tag names nothing.
+fn missing_digest_and_tag(id: &wire::ImageIdentifier) -> Option<wire::ImageFailure> {
+    (id.image_digest.is_none() && id.image_tag.is_none()).then(|| {
+        failure(
+            id,
+            wire::ImageFailureCode::MissingDigestAndTag,
+            "Invalid request parameters: both tag and digest cannot be null",
+        )
+    })
 }
 
 fn failure(

@@ -32,6 +32,10 @@ pub struct Config {
     /// Whether the host's DNS server also forwards names outside berth's namespaces to the
     /// host's resolvers; containers' queries are always forwarded.
     pub dns_forward: bool,
+    /// API calls and scripts applied at start, in name order (`--init-dir`).
+    pub init_dir: Option<std::path::PathBuf>,
+    /// Whether `GET /metrics` is served (and requests are counted for it).
+    pub metrics: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,6 +59,8 @@ impl Default for Config {
             dns_bind: SocketAddr::from(([127, 0, 0, 1], 4553)),
             dns_task_bind: SocketAddr::from(([169, 254, 170, 2], 53)),
             dns_forward: false,
+            init_dir: None,
+            metrics: true,
         }
     }
 }

@@ -3,10 +3,12 @@
 //! scope's service name — decoded by that service's protocol codec and handed to its handler (the service table).
 //! Never by Host: SDKs add host prefixes (`data-` for Cloud Map) that say nothing here.
 
-use crate::app::DnsAddresses;
+use crate::admin::Admin;
 use crate::aws::{ApiError, RequestContext};
 use crate::config::Config;
+use crate::executor::deferred::{Readiness, ReadinessWatch};
 use crate::listener::{HttpResponse, respond};
+use crate::metrics::Metrics;
 use crate::protocol::json::{self, JsonCodec};
 use crate::protocol::model::{Protocol, ServiceDef};
 use crate::protocol::query::{self, QueryCodec};
@@ -18,46 +20,93 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, StatusCode};
+use std::sync::Arc;
 
 const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
 
-/// What every request passes through: configuration and the service handlers.
+/// What every request passes through: configuration, the service handlers and berth's own
+/// endpoints.
 pub(crate) struct FrontDoor {
     config: Config,
     handlers: Handlers,
-    dns: DnsAddresses,
-    /// The load balancers' listeners, whose real addresses the health endpoint lists.
-    proxy: std::sync::Arc<crate::services::elbv2::proxy::Proxy>,
+    admin: Admin,
+    metrics: Option<Arc<Metrics>>,
+    readiness: ReadinessWatch,
 }
 
+/// ECS operations that place tasks or register container instances read the executor's hosts,
+/// so they wait for the Docker engine to connect (tens of milliseconds after start); every
+/// other request answers at once.
+const WAIT_FOR_ENGINE: &[&str] = &[
+    "RunTask",
+    "StartTask",
+    "CreateService",
+    "UpdateService",
+    "CreateTaskSet",
+    "RegisterContainerInstance",
+    "CreateExpressGatewayService",
+];
+
+/// The service and operation a request was for, as metrics label them: names from the model,
+/// never from the request.
+type Labels = (&'static str, &'static str);
+const UNKNOWN: Labels = ("unknown", "unknown");
+
 impl FrontDoor {
-    pub(crate) fn new(
-        config: Config,
-        store: &Store,
-        dns: DnsAddresses,
-        proxy: std::sync::Arc<crate::services::elbv2::proxy::Proxy>,
-    ) -> Self {
+    pub(crate) fn new(config: Config, store: &Store, mut admin: Admin) -> Self {
+        let handlers = Handlers::new(store);
+        admin.services = Handlers::SERVICES
+            .iter()
+            .map(|s| {
+                let state = if handlers.serves(s) {
+                    "running"
+                } else {
+                    "not_implemented"
+                };
+                (s.signing_name.to_owned(), state.into())
+            })
+            .collect();
         FrontDoor {
             config,
-            handlers: Handlers::new(store),
-            dns,
-            proxy,
+            handlers,
+            metrics: admin.metrics.clone(),
+            readiness: admin.readiness.clone(),
+            admin,
         }
     }
 
     pub(crate) async fn handle(&self, req: Request<Incoming>) -> HttpResponse {
+        let began = std::time::Instant::now();
         let request_id = uuid::Uuid::new_v4().to_string();
-        let mut resp = self.route(req, &request_id).await;
+        let (mut resp, labels) = self.route(req, &request_id).await;
+        if let (Some(m), Some((service, operation))) = (&self.metrics, labels) {
+            m.request(service, operation, resp.status().as_u16(), began.elapsed());
+        }
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert(REQUEST_ID_HEADER, v);
         }
         resp
     }
 
-    async fn route(&self, req: Request<Incoming>, request_id: &str) -> HttpResponse {
-        if req.uri().path().starts_with("/_berth/") {
-            return self.internal(&req);
+    /// The response, and what it was for (`None`: one of berth's own endpoints).
+    async fn route(
+        &self,
+        req: Request<Incoming>,
+        request_id: &str,
+    ) -> (HttpResponse, Option<Labels>) {
+        if Admin::owns(req.uri().path()) {
+            let query = req.uri().query().unwrap_or("");
+            let resp = self
+                .admin
+                .handle(req.method(), req.uri().path(), query)
+                .await;
+            return (resp, None);
         }
+        let (resp, labels) = self.api(req, request_id).await;
+        (resp, Some(labels))
+    }
+
+    async fn api(&self, req: Request<Incoming>, request_id: &str) -> (HttpResponse, Labels) {
         let (parts, body) = req.into_parts();
         let scope = credential_scope(&parts.headers);
         let ctx = RequestContext {
@@ -85,14 +134,22 @@ impl FrontDoor {
                         self.config.max_body_bytes
                     ),
                 );
-                return json_error(&err);
+                return (json_error(&err), UNKNOWN);
             }
             Err(BodyError::Io) => {
-                return json_error(&ApiError::serialization("Could not read the request body"));
+                let err = ApiError::serialization("Could not read the request body");
+                return (json_error(&err), UNKNOWN);
             }
         };
 
         if let Some(target) = target {
+            let op = target.strip_prefix(wire::ecs::SERVICE.target_prefix.unwrap_or_default());
+            if let Some(op) = op.and_then(|op| op.strip_prefix('.'))
+                && WAIT_FOR_ENGINE.contains(&op)
+                && let Err(err) = self.engine_ready().await
+            {
+                return (json_error(&err), labels(&wire::ecs::SERVICE, op));
+            }
             return self.json_request(&target, &body, &ctx);
         }
         // Query protocols: a form body (POST) or the query string (GET).
@@ -107,11 +164,12 @@ impl FrontDoor {
             .find(|(k, _)| k == "Action")
             .map(|(_, v)| v.clone());
         let Some(action) = action else {
-            return json_error(&ApiError::common(
+            let err = ApiError::common(
                 "UnknownOperationException",
                 400,
                 "Request carries neither an X-Amz-Target header nor an Action parameter",
-            ));
+            );
+            return (json_error(&err), UNKNOWN);
         };
         let service = scope
             .service
@@ -119,11 +177,12 @@ impl FrontDoor {
             .and_then(query_service_by_signing_name)
             .or_else(|| query_service_by_action(&action));
         let Some(service) = service else {
-            return json_error(&ApiError::unknown_operation(&action));
+            return (json_error(&ApiError::unknown_operation(&action)), UNKNOWN);
         };
+        let labels = labels(service, &action);
         let codec = QueryCodec::new(service, form, request_id.to_owned());
         let result = self.handlers.dispatch(service, &ctx, &action, &codec);
-        match result {
+        let resp = match result {
             Ok(body) => respond(StatusCode::OK, "text/xml", body),
             Err(err) => {
                 log_error(&action, &err);
@@ -133,64 +192,69 @@ impl FrontDoor {
                     query::error_body(service, &err, request_id),
                 )
             }
-        }
+        };
+        (resp, labels)
     }
 
-    fn json_request(&self, target: &str, body: &[u8], ctx: &RequestContext) -> HttpResponse {
+    fn json_request(
+        &self,
+        target: &str,
+        body: &[u8],
+        ctx: &RequestContext,
+    ) -> (HttpResponse, Labels) {
         let (prefix, op) = target.split_once('.').unwrap_or((target, ""));
         let service = Handlers::SERVICES
             .iter()
+            .copied()
             .find(|s| s.protocol == Protocol::Json && s.target_prefix == Some(prefix));
         let Some(service) = service else {
-            return json_error(&ApiError::unknown_operation(target));
+            return (json_error(&ApiError::unknown_operation(target)), UNKNOWN);
         };
         let codec = JsonCodec { service, body };
-        match self.handlers.dispatch(service, ctx, op, &codec) {
+        let resp = match self.handlers.dispatch(service, ctx, op, &codec) {
             Ok(body) => respond(StatusCode::OK, json::CONTENT_TYPE, body),
             Err(err) => {
                 log_error(op, &err);
                 json_error(&err)
             }
+        };
+        (resp, labels(service, op))
+    }
+
+    /// Waits while the Docker engine connects; an engine that cannot be reached is the
+    /// request's error.
+    async fn engine_ready(&self) -> Result<(), ApiError> {
+        let mut readiness = self.readiness.clone();
+        let Ok(now) = readiness.wait_for(|r| *r != Readiness::Connecting).await else {
+            return Ok(());
+        };
+        match &*now {
+            Readiness::Failed(why) => Err(ApiError::common(
+                "ServerException",
+                500,
+                format!("berth cannot run tasks: {why}"),
+            )),
+            _ => Ok(()),
         }
     }
 
-    /// berth's own endpoints: `/_berth/health` (what `/_localstack/health` is to LocalStack).
-    fn internal(&self, req: &Request<Incoming>) -> HttpResponse {
-        if req.uri().path() == "/_berth/health" {
-            let services: serde_json::Map<String, serde_json::Value> = Handlers::SERVICES
-                .iter()
-                .map(|s| {
-                    let state = if self.handlers.serves(s) {
-                        "running"
-                    } else {
-                        "not_implemented"
-                    };
-                    (s.signing_name.to_owned(), state.into())
-                })
-                .collect();
-            let address = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
-            let body = serde_json::json!({
-                "status": "running",
-                "version": env!("CARGO_PKG_VERSION"),
-                "services": services,
-                "dns": {
-                    "host": address(self.dns.host),
-                    "tasks": address(self.dns.tasks),
-                },
-                "elbv2": { "listeners": self.proxy.listeners() },
-            });
-            return respond(
-                StatusCode::OK,
-                "application/json",
-                serde_json::to_vec(&body).unwrap_or_default(),
-            );
-        }
-        respond(
-            StatusCode::NOT_FOUND,
-            "application/json",
-            br#"{"message":"no such berth endpoint"}"#.to_vec(),
-        )
+    /// An API call that did not come over HTTP (the init files): the same handler and
+    /// validation as a JSON request with `body`.
+    pub(crate) fn call(
+        &self,
+        service: &'static ServiceDef,
+        ctx: &RequestContext,
+        op: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, ApiError> {
+        let codec = JsonCodec { service, body };
+        self.handlers.dispatch(service, ctx, op, &codec)
     }
+}
+
+fn labels(service: &'static ServiceDef, op: &str) -> Labels {
+    let operation = service.operation(op).map_or("unknown", |o| o.name);
+    (service.signing_name, operation)
 }
 
 fn log_error(op: &str, err: &ApiError) {

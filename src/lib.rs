@@ -4,6 +4,9 @@
 //! - [`config`]: every setting, with defaults (127.0.0.1:4566, account 000000000000, us-east-1).
 //! - [`app`]: builds a running berth from the pieces below and wires them; [`Server`].
 //! - [`listener`]: the one HTTP/1.1 accept loop every berth listener runs.
+//! - [`admin`]: berth's own endpoints: health, reset, `/metrics`, the dashboard.
+//! - [`init`]: `--init-dir`: API calls and scripts applied at start.
+//! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
 //! - [`http`]: the front door on the API port: request ids, body limits, routing each request
 //!   to its service and protocol codec (never by Host).
 //! - [`protocol`]: the AWS JSON 1.1 and Query/EC2 codecs and their error envelopes.
@@ -22,13 +25,16 @@
 //! - [`executor`]: what runs tasks: the trait, `docker` (bollard) and `fake` (in memory, on
 //!   tokio's clock).
 
+pub mod admin;
 pub mod app;
 pub mod aws;
 pub mod config;
 pub mod executor;
 pub mod http;
+pub mod init;
 pub mod links;
 pub mod listener;
+pub mod metrics;
 pub mod protocol;
 pub mod scheduler;
 pub mod services;

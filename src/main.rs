@@ -1,6 +1,7 @@
 //! The `berth` command: parse flags, start the server, stop on SIGINT/SIGTERM.
 
 use berth::config::ExecutorKind;
+use berth::executor::deferred::Readiness;
 use berth::{Config, Server};
 use clap::Parser;
 use std::net::SocketAddr;
@@ -12,6 +13,8 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "berth", version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address of the API port (all services). Port 0 picks a free port; the log says which.
     #[arg(long, env = "BERTH_BIND", default_value = "127.0.0.1:4566")]
     bind: SocketAddr,
@@ -51,17 +54,63 @@ struct Args {
     /// Also forward the host's queries for other names to the host's resolvers (off: refused).
     #[arg(long, env = "BERTH_DNS_FORWARD")]
     dns_forward: bool,
+    /// Apply the API calls (JSON/YAML files) and run the executable scripts in DIR, in name
+    /// order, at start; `/_berth/health` says `"init": "done"` once they all succeeded.
+    #[arg(long, env = "BERTH_INIT_DIR", value_name = "DIR")]
+    init_dir: Option<std::path::PathBuf>,
+    /// Do not serve `GET /metrics` (nor count requests for it).
+    #[arg(long, env = "BERTH_NO_METRICS")]
+    no_metrics: bool,
+    /// Log lines as text for people, or as JSON objects for log collectors.
+    #[arg(long, env = "BERTH_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Return a running berth to its just-started state (POST /_berth/reset): every service's
+    /// state in every region, its containers, networks and volumes.
+    Reset {
+        /// The running berth.
+        #[arg(
+            long,
+            env = "BERTH_ENDPOINT_URL",
+            default_value = "http://127.0.0.1:4566"
+        )]
+        endpoint_url: String,
+        /// Reset only this service (`ecs`, `logs`, `servicediscovery` …).
+        #[arg(long)]
+        service: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Reset {
+        endpoint_url,
+        service,
+    }) = &args.command
+    {
+        return reset(endpoint_url, service.as_deref());
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let config = Config {
+        init_dir: args.init_dir,
+        metrics: !args.no_metrics,
         executor: args.executor,
         publish_ip: args.publish_ip,
         metadata_bind: args.metadata_bind,
@@ -100,11 +149,47 @@ fn main() -> ExitCode {
             env!("CARGO_PKG_VERSION"),
             server.local_addr()
         );
-        shutdown_signal().await;
+        let mut executor = server.executor();
+        let failed = async move {
+            let failed = executor.wait_for(|r| matches!(r, Readiness::Failed(_)));
+            // Closed without failing (the start-up is done): never.
+            if failed.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        // No engine, no tasks: berth says so (the log has why) rather than serve half.
+        let code = tokio::select! {
+            _ = shutdown_signal() => ExitCode::SUCCESS,
+            _ = failed => ExitCode::FAILURE,
+        };
         tracing::info!("shutting down");
         server.shutdown().await;
-        ExitCode::SUCCESS
+        code
     })
+}
+
+/// `berth reset`: one POST to a running berth, on a runtime of one thread.
+fn reset(endpoint_url: &str, service: Option<&str>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(berth::admin::client::reset(endpoint_url, service)) {
+        Ok(body) => {
+            println!("{body}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("berth reset: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,7 @@
 //! whether its change matters to it.
 
 use crate::executor::Host;
+use crate::protocol::model::ServiceDef;
 pub use crate::services::{Global, Region};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -112,6 +113,60 @@ impl Store {
         inner.regions.values_mut().flat_map(f).collect()
     }
 
+    /// Back to the state of a berth just started: every region gone (they are made again on
+    /// first use, as at start) and the global state new, or with `service`, that service's
+    /// part of every region (or of the global state). Wakes the reconcile loop, which then
+    /// finds nothing to do.
+    pub fn reset(&self, service: Option<&ServiceDef>) {
+        {
+            let mut inner = self.lock();
+            let Inner {
+                account_id,
+                hosts,
+                regions,
+                global,
+            } = &mut *inner;
+            match service {
+                None => {
+                    regions.clear();
+                    *global = Global::new(account_id);
+                }
+                Some(service) => {
+                    global.reset(service, account_id);
+                    for (name, region) in regions.iter_mut() {
+                        region.reset(
+                            service,
+                            &RegionInfo {
+                                name,
+                                account_id,
+                                hosts,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        self.changed.notify_one();
+    }
+
+    /// The executor's hosts, once known (the Docker engine answers after the API does): regions
+    /// made meanwhile get them too, so that a cluster's first EC2 demand registers them.
+    pub fn set_hosts(&self, hosts: Vec<Host>) {
+        let mut inner = self.lock();
+        let hosts = Arc::new(hosts);
+        inner.hosts = hosts.clone();
+        for region in inner.regions.values_mut() {
+            region.ecs.hosts = hosts.clone();
+        }
+    }
+
+    /// The names of the regions that have state (a region is made on its first request).
+    pub fn regions(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.lock().regions.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     /// What the reconcile loop waits on.
     pub(crate) fn change_signal(&self) -> Arc<Notify> {
         self.changed.clone()
@@ -138,5 +193,87 @@ impl Store {
             })
         });
         f(region)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::RequestContext;
+    use crate::services::ecs::api::Ecs;
+    use crate::services::logs::api::Logs;
+    use crate::services::{Handler, Handlers};
+    use crate::wire;
+    use crate::wire::ecs::Api as _;
+    use crate::wire::logs::Api as _;
+
+    fn ctx(region: &str) -> RequestContext {
+        RequestContext {
+            region: region.into(),
+            account_id: "000000000000".into(),
+            request_id: "r".into(),
+            access_key: None,
+        }
+    }
+
+    fn clusters(ecs: &Ecs, region: &str) -> usize {
+        ecs.list_clusters(&ctx(region), Default::default())
+            .expect("list clusters")
+            .cluster_arns
+            .unwrap_or_default()
+            .len()
+    }
+
+    fn groups(logs: &Logs, region: &str) -> usize {
+        logs.describe_log_groups(&ctx(region), Default::default())
+            .expect("describe log groups")
+            .log_groups
+            .unwrap_or_default()
+            .len()
+    }
+
+    #[test]
+    fn reset_of_one_service_keeps_the_others_and_a_full_reset_keeps_nothing() {
+        let store = Store::new("000000000000".into(), Vec::new());
+        let (ecs, logs) = (Ecs::new(&store), Logs::new(&store));
+        for region in ["us-east-1", "eu-west-1"] {
+            ecs.create_cluster(
+                &ctx(region),
+                wire::ecs::CreateClusterRequest {
+                    cluster_name: Some("dev".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("create cluster");
+            logs.create_log_group(
+                &ctx(region),
+                wire::logs::CreateLogGroupRequest {
+                    log_group_name: "/ecs/dev".into(),
+                    ..Default::default()
+                },
+            )
+            .expect("create log group");
+        }
+        assert_eq!(store.regions(), ["eu-west-1", "us-east-1"]);
+
+        let logs_service = Handlers::by_signing_name("logs").expect("logs is in the table");
+        store.reset(Some(logs_service));
+        for region in ["us-east-1", "eu-west-1"] {
+            assert_eq!(groups(&logs, region), 0, "{region}: log groups survived");
+            assert_eq!(clusters(&ecs, region), 1, "{region}: the cluster went too");
+        }
+
+        store.reset(None);
+        assert!(store.regions().is_empty());
+        assert_eq!(clusters(&ecs, "us-east-1"), 0);
+        // The same name can be made again, as on a berth just started.
+        ecs.create_cluster(
+            &ctx("us-east-1"),
+            wire::ecs::CreateClusterRequest {
+                cluster_name: Some("dev".into()),
+                ..Default::default()
+            },
+        )
+        .expect("create cluster again");
     }
 }

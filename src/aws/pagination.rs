@@ -55,6 +55,54 @@ impl Pager {
         Ok(self.page(rest, &key, size))
     }
 
+    /// Pages `items` in the order of `key` (they need not come sorted): the page's items and
+    /// the token for the next.
+    pub fn sorted_page<T>(
+        &self,
+        items: Vec<T>,
+        key: impl Fn(&T) -> String,
+        max_results: Option<i32>,
+        next_token: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<T>, Option<String>), ApiError> {
+        let mut keyed: Vec<(String, T)> = items.into_iter().map(|t| (key(&t), t)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let page = self.paginate(
+            keyed,
+            |(k, _)| k.clone(),
+            false,
+            max_results,
+            next_token,
+            limit,
+        )?;
+        Ok((
+            page.items.into_iter().map(|(_, t)| t).collect(),
+            page.next_token,
+        ))
+    }
+
+    /// Pages `items` in the order given (a token names a position).
+    pub fn ordered_page<T>(
+        &self,
+        items: Vec<T>,
+        max_results: Option<i32>,
+        next_token: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<T>, Option<String>), ApiError> {
+        let numbered = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (format!("{i:08}"), t));
+        self.sorted_page(
+            numbered.collect(),
+            |(k, _)| k.clone(),
+            max_results,
+            next_token,
+            limit,
+        )
+        .map(|(items, token)| (items.into_iter().map(|(_, t)| t).collect(), token))
+    }
+
     /// The page size asked for, within `1..=max`; `default` when none is asked for.
     pub fn size(
         &self,

@@ -20,10 +20,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Each running task's stop signal, and its run to abort on a reset.
+type Running = Arc<Mutex<HashMap<String, (Arc<Notify>, Option<tokio::task::AbortHandle>)>>>;
+
 pub struct FakeExecutor {
     hosts: Vec<Host>,
     updates: UpdateSender,
-    running: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+    running: Running,
     next_port: Arc<AtomicU32>,
     next_ip: Arc<AtomicU32>,
 }
@@ -214,18 +217,35 @@ impl Executor for FakeExecutor {
     fn start(&self, spec: TaskSpec) {
         let stop = Arc::new(Notify::new());
         if let Ok(mut running) = self.running.lock() {
-            running.insert(spec.task_arn.clone(), stop.clone());
+            running.insert(spec.task_arn.clone(), (stop.clone(), None));
         }
         let updates = self.updates.clone();
         let running = self.running.clone();
         let ip_n = self.next_ip.fetch_add(1, Ordering::Relaxed);
         let mut task = FakeTask::new(&spec, &self.next_port, ip_n);
-        tokio::spawn(async move {
+        let run = tokio::spawn(async move {
             run_task(&mut task, &stop, &updates).await;
             if let Ok(mut running) = running.lock() {
                 running.remove(&task.arn);
             }
         });
+        // A run that already ended has removed its entry: nothing to record then.
+        if let Ok(mut running) = self.running.lock()
+            && let Some(entry) = running.get_mut(&spec.task_arn)
+        {
+            entry.1 = Some(run.abort_handle());
+        }
+    }
+
+    fn reset(&self) -> super::BoxFuture<'static, ()> {
+        if let Ok(mut running) = self.running.lock() {
+            for (_, (_, run)) in running.drain() {
+                if let Some(run) = run {
+                    run.abort();
+                }
+            }
+        }
+        Box::pin(async {})
     }
 
     fn stop(&self, task_arn: &str) {
@@ -233,7 +253,7 @@ impl Executor for FakeExecutor {
             .running
             .lock()
             .ok()
-            .and_then(|r| r.get(task_arn).cloned());
+            .and_then(|r| r.get(task_arn).map(|(n, _)| n.clone()));
         match notify {
             Some(n) => n.notify_one(),
             // Not running here (never started, or already ended): report it stopped.

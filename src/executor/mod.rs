@@ -3,6 +3,7 @@
 //! built with. `fake` runs tasks in memory on tokio's clock (deterministic under
 //! `tokio::time::pause`); the Docker executor implements the same trait.
 
+pub mod deferred;
 pub mod docker;
 pub mod fake;
 
@@ -173,6 +174,12 @@ pub trait Executor: Send + Sync + 'static {
     /// metadata endpoint's `/stats` serves), by runtime id. `None` when unknown.
     fn stats(&self, _runtime_id: &str) -> BoxFuture<'static, Option<serde_json::Value>> {
         Box::pin(async { None })
+    }
+    /// `POST /_berth/reset`: every task is forgotten at once, with no stop timeout and no
+    /// reports about them afterwards; what berth made for them (containers, volumes,
+    /// networks) is removed, as if berth had just started.
+    fn reset(&self) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
     }
     /// berth is stopping and its state dies with it: nothing it started may outlive it.
     fn shutdown(&self) -> BoxFuture<'static, ()> {

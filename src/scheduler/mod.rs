@@ -13,17 +13,20 @@
 //! executor.
 
 use crate::aws::Timestamp;
-use crate::executor::{Executor, TaskUpdate};
+use crate::executor::{Executor, Phase, TaskUpdate};
 use crate::links;
+use crate::metrics::Metrics;
+use crate::protocol::model::ServiceDef;
 use crate::services::ecs::scheduler::{self as service_scheduler, task_sets};
 use crate::services::ecs::tasks;
 use crate::services::elbv2::proxy::{Proxy, Publisher as ProxyPublisher};
 use crate::services::servicediscovery::dns::{Published, Publisher};
 use crate::store::Store;
+use crate::wire::ecs::TaskStopCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// The least time between two passes that API changes ask for.
@@ -31,8 +34,19 @@ const API_PASS_SPACING: Duration = Duration::from_millis(20);
 /// How long the first executor report waits for the others of its burst.
 const REPORT_GATHERING: Duration = Duration::from_millis(2);
 
+/// `POST /_berth/reset`, carried out by the loop between two passes so that no pass acts on
+/// a state that is being replaced.
+pub struct ResetRequest {
+    /// One service (`?service=ecs`), or everything.
+    pub service: Option<&'static ServiceDef>,
+    pub done: oneshot::Sender<()>,
+}
+
+pub type ResetSender = mpsc::UnboundedSender<ResetRequest>;
+
 pub struct Scheduler {
     store: Store,
+    metrics: Option<Arc<Metrics>>,
     executor: Arc<dyn Executor>,
     /// Keeps the DNS server's snapshot of Cloud Map current.
     dns: Publisher,
@@ -58,10 +72,12 @@ impl Scheduler {
         store: Store,
         executor: Arc<dyn Executor>,
         dns: Published,
+        metrics: Option<Arc<Metrics>>,
         proxy: Arc<Proxy>,
     ) -> Self {
         Scheduler {
             store,
+            metrics,
             executor,
             dns: Publisher::new(dns),
             proxy: ProxyPublisher::new(proxy),
@@ -72,6 +88,7 @@ impl Scheduler {
     pub async fn run(
         mut self,
         mut updates: mpsc::UnboundedReceiver<TaskUpdate>,
+        mut resets: mpsc::UnboundedReceiver<ResetRequest>,
         mut stop: watch::Receiver<bool>,
     ) {
         let changed = self.store.change_signal();
@@ -90,6 +107,7 @@ impl Scheduler {
                         while let Ok(u) = updates.try_recv() {
                             reports.push(u);
                         }
+                        self.count_reports(&reports);
                         Scope::Services(self.apply(reports))
                     }
                     None => break,
@@ -103,18 +121,63 @@ impl Scheduler {
                 }
                 _ = tokio::time::sleep_until(api_pass_due), if api_pass_wanted => Scope::Changed,
                 _ = tick.tick() => Scope::All,
+                Some(reset) = resets.recv() => {
+                    self.reset(reset, &mut updates).await;
+                    continue;
+                }
                 _ = stop.changed() => break,
             };
             if matches!(scope, Scope::Changed | Scope::All) {
                 api_pass_wanted = false;
                 last_api_pass = Instant::now();
             }
+            let what = match scope {
+                Scope::All => "tick",
+                Scope::Changed => "api",
+                Scope::Services(_) => "reports",
+            };
+            let began = std::time::Instant::now();
             self.pass(scope);
+            if let Some(m) = &self.metrics {
+                m.scheduler_pass(what, began.elapsed());
+            }
         }
     }
 
-    /// Rebuilds the DNS snapshot if Cloud Map changed in any region, and the proxy's if load
-    /// balancers did.
+    fn count_reports(&self, reports: &[TaskUpdate]) {
+        let Some(m) = &self.metrics else { return };
+        for u in reports {
+            let phase = match u.phase {
+                Phase::Pending => "PENDING",
+                Phase::Running => "RUNNING",
+                Phase::Stopped => "STOPPED",
+            };
+            m.executor_report(phase, u.stop_code == Some(TaskStopCode::TaskFailedToStart));
+        }
+    }
+
+    /// The store goes first, so that a request arriving while the executor clears up is kept;
+    /// no pass runs until both are done, so nothing restarts the forgotten tasks.
+    async fn reset(
+        &mut self,
+        reset: ResetRequest,
+        updates: &mut mpsc::UnboundedReceiver<TaskUpdate>,
+    ) {
+        let tasks_too = reset
+            .service
+            .is_none_or(|s| std::ptr::eq(s, &crate::wire::ecs::SERVICE));
+        self.store.reset(reset.service);
+        if tasks_too {
+            self.executor.reset().await;
+            // Reports about forgotten tasks would find nothing; drop them unread.
+            while updates.try_recv().is_ok() {}
+        }
+        self.dns.invalidate();
+        self.publish_dns();
+        let _ = reset.done.send(());
+    }
+
+    /// Rebuilds the DNS snapshot if Cloud Map changed in any region.
     fn publish_dns(&mut self) {
         let now = Timestamp::now();
         let dns = &mut self.dns;

@@ -7,6 +7,7 @@
 
 pub mod application_autoscaling;
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
 pub mod elbv2;
 pub mod iam;
@@ -52,6 +53,13 @@ impl Global {
             iam: iam::State::new(account_id),
         }
     }
+
+    /// Puts `service`'s global part back to a new berth's (only IAM has one).
+    pub(crate) fn reset(&mut self, service: &ServiceDef, account_id: &str) {
+        if std::ptr::eq(service, &wire::iam::SERVICE) {
+            self.iam = iam::State::new(account_id);
+        }
+    }
 }
 
 /// Declares the services: `wire module => handler` and, for a service with state, `, state`
@@ -68,6 +76,14 @@ macro_rules! service_table {
                 Region {
                     $($($name: <$state as Part>::new(info),)?)*
                 }
+            }
+
+            /// Puts `service`'s part back to a new region's (a stateless service has none).
+            pub(crate) fn reset(&mut self, service: &ServiceDef, info: &RegionInfo) {
+                $($(if std::ptr::eq(service, &wire::$name::SERVICE) {
+                    self.$name = <$state as Part>::new(info);
+                })?)*
+                let _ = (service, info);
             }
         }
 
@@ -86,6 +102,12 @@ macro_rules! service_table {
             /// Every service on the port, as its model describes it (protocol, JSON target
             /// prefix, SigV4 signing name).
             pub const SERVICES: &'static [&'static ServiceDef] = &[$(&wire::$name::SERVICE,)*];
+
+            /// The service clients sign for as `name` (`ecs`, `logs`, `servicediscovery` …),
+            /// the names `/_berth/health` lists.
+            pub fn by_signing_name(name: &str) -> Option<&'static ServiceDef> {
+                Self::SERVICES.iter().copied().find(|s| s.signing_name == name)
+            }
 
             /// Whether berth serves `service` (as opposed to answering NotImplemented).
             pub fn serves(&self, service: &ServiceDef) -> bool {
@@ -119,9 +141,7 @@ service_table! {
     elbv2 => elbv2::api::Elbv2, elbv2::State;
     sts => sts::Sts;
     application_autoscaling => application_autoscaling::api::AppAutoScaling, application_autoscaling::State;
-    ecr => NotYet;
+    ecr => ecr::api::Ecr, ecr::State;
     iam => iam::api::Iam;
     ec2 => ec2::api::Ec2, ec2::State;
 }
-
-impl wire::ecr::Api for NotYet {}

@@ -15,7 +15,8 @@ use super::UpdateSender;
 use super::{BoxFuture, Executor, Host, LogSink, Phase, TaskEndpoints, TaskSpec, TaskUpdate};
 use bollard::Docker;
 use bollard::query_parameters::{
-    EventsOptions, ListContainersOptions, RemoveContainerOptions, StatsOptions,
+    EventsOptions, ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
+    RemoveVolumeOptions, StatsOptions,
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeSet, HashMap};
@@ -67,13 +68,19 @@ struct Inner {
     endpoints: Option<Arc<dyn TaskEndpoints>>,
     settings: Settings,
     hosts: Vec<Host>,
-    runners: Mutex<HashMap<String, mpsc::UnboundedSender<Signal>>>,
+    runners: Mutex<HashMap<String, RunnerHandle>>,
     /// Dynamic host ports handed out and not yet released.
     ports: Mutex<(BTreeSet<u16>, u16)>,
     /// Serialises the creation of cluster networks.
     networks: tokio::sync::Mutex<()>,
     /// Images known to be on the engine: a task start then costs no image round trip.
     images: Mutex<std::collections::HashSet<String>>,
+}
+
+/// How the executor reaches a task's runner: its signals, and its run to abort on a reset.
+struct RunnerHandle {
+    signals: mpsc::UnboundedSender<Signal>,
+    run: Option<tokio::task::AbortHandle>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -187,17 +194,23 @@ impl Inner {
     async fn remove_leftovers(&self) {
         self.remove_owned("removing a container of a task this berth no longer knows")
             .await;
+        self.remove_networks().await;
     }
 
-    async fn remove_owned(&self, why: &str) {
+    /// Removes every container this berth's address owns (at once, not one after another:
+    /// a reset with fifty tasks must not take fifty round trips in a row), the task volumes
+    /// they mounted and the cluster networks this berth made. Returns how many containers.
+    async fn remove_owned(&self, why: &str) -> usize {
         let options = ListContainersOptions {
             all: true,
             filters: Some(self.owner_filter()),
             ..Default::default()
         };
         let Ok(leftovers) = self.docker.list_containers(Some(options)).await else {
-            return;
+            return 0;
         };
+        let mut volumes = BTreeSet::new();
+        let mut removals = Vec::new();
         for c in leftovers {
             let Some(id) = c.id else { continue };
             let labels = c.labels.unwrap_or_default();
@@ -206,8 +219,65 @@ impl Inner {
                 task = labels.get(LABEL_TASK_ARN).map(String::as_str).unwrap_or("?"),
                 "{why}"
             );
-            remove_forced(&self.docker, &id).await;
+            // A task's own volumes are named `ecs-<task id>-<volume>`; shared ones outlive
+            // berth, as they outlive a task on ECS.
+            volumes.extend(
+                c.mounts
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.name)
+                    .filter(|n| n.starts_with("ecs-")),
+            );
+            removals.push(async move { remove_forced(&self.docker, &id).await });
         }
+        let removed = removals.len();
+        futures_util::future::join_all(removals).await;
+        let volumes = volumes.into_iter().map(|v| async move {
+            let options = RemoveVolumeOptions { force: true };
+            let _ = self.docker.remove_volume(&v, Some(options)).await;
+        });
+        futures_util::future::join_all(volumes).await;
+        removed
+    }
+
+    /// The cluster networks this berth made; one another berth's task still uses stays (the
+    /// engine refuses to remove a network with endpoints).
+    async fn remove_networks(&self) {
+        let options = ListNetworksOptions {
+            filters: Some(self.owner_filter()),
+        };
+        let Ok(networks) = self.docker.list_networks(Some(options)).await else {
+            return;
+        };
+        let removals = networks
+            .into_iter()
+            .filter_map(|n| n.id)
+            .map(|id| async move {
+                let _ = self.docker.remove_network(&id).await;
+            });
+        futures_util::future::join_all(removals).await;
+    }
+
+    /// `POST /_berth/reset`: the runners are aborted rather than told to stop (no stop
+    /// timeout, no reports), then what they made is removed.
+    async fn reset(&self) {
+        let runners: Vec<(String, RunnerHandle)> = lock(&self.runners).drain().collect();
+        for (arn, runner) in &runners {
+            if let Some(run) = &runner.run {
+                run.abort();
+            }
+            if let Some(endpoints) = &self.endpoints {
+                endpoints.forget(arn);
+            }
+        }
+        let why = "reset: removing a container of a task berth forgot";
+        // A runner aborted in the middle of a create call may leave a container the first
+        // sweep did not list yet.
+        if self.remove_owned(why).await > 0 {
+            self.remove_owned(why).await;
+        }
+        self.remove_networks().await;
+        *lock(&self.ports) = (BTreeSet::new(), *EPHEMERAL_PORTS.start());
     }
 
     fn send(&self, u: TaskUpdate) {
@@ -281,8 +351,8 @@ async fn follow_events(inner: std::sync::Weak<Inner>, mut since: i64) {
                     else {
                         continue;
                     };
-                    if let Some(tx) = lock(&strong.runners).get(task) {
-                        let _ = tx.send(Signal::Event {
+                    if let Some(runner) = lock(&strong.runners).get(task) {
+                        let _ = runner.signals.send(Signal::Event {
                             container: container.clone(),
                             action,
                         });
@@ -305,19 +375,30 @@ impl Executor for DockerExecutor {
 
     fn start(&self, spec: TaskSpec) {
         let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.inner.runners).insert(spec.task_arn.clone(), tx);
+        let arn = spec.task_arn.clone();
+        lock(&self.inner.runners).insert(
+            arn.clone(),
+            RunnerHandle {
+                signals: tx,
+                run: None,
+            },
+        );
         let inner = self.inner.clone();
-        tokio::spawn(async move {
+        let run = tokio::spawn(async move {
             let arn = spec.task_arn.clone();
             run::Runner::new(inner.clone(), spec, rx).run().await;
             lock(&inner.runners).remove(&arn);
         });
+        // A runner that already ended has removed its entry: nothing to record then.
+        if let Some(runner) = lock(&self.inner.runners).get_mut(&arn) {
+            runner.run = Some(run.abort_handle());
+        }
     }
 
     fn stop(&self, task_arn: &str) {
         let sent = lock(&self.inner.runners)
             .get(task_arn)
-            .is_some_and(|tx| tx.send(Signal::Stop).is_ok());
+            .is_some_and(|runner| runner.signals.send(Signal::Stop).is_ok());
         if !sent {
             self.inner.send(TaskUpdate::new(task_arn, Phase::Stopped));
         }
@@ -336,12 +417,18 @@ impl Executor for DockerExecutor {
         })
     }
 
+    fn reset(&self) -> BoxFuture<'static, ()> {
+        let inner = self.inner.clone();
+        Box::pin(async move { inner.reset().await })
+    }
+
     fn shutdown(&self) -> BoxFuture<'static, ()> {
         let inner = self.inner.clone();
         Box::pin(async move {
             inner
                 .remove_owned("berth is stopping: removing a container of its task")
                 .await;
+            inner.remove_networks().await;
         })
     }
 }

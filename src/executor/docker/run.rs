@@ -318,10 +318,17 @@ impl Runner {
         let request = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),
-            labels: Some(HashMap::from([(
-                translate::LABEL_CLUSTER.to_owned(),
-                self.spec.cluster_arn.clone(),
-            )])),
+            // The owner label lets a reset or the next start find the networks berth made.
+            labels: Some(HashMap::from([
+                (
+                    translate::LABEL_CLUSTER.to_owned(),
+                    self.spec.cluster_arn.clone(),
+                ),
+                (
+                    translate::LABEL_OWNER.to_owned(),
+                    self.inner.settings.owner.clone(),
+                ),
+            ])),
             ..Default::default()
         };
         match self.docker().create_network(request).await {

@@ -51,28 +51,6 @@ const PAGER: Pager = Pager {
     },
 };
 
-/// Pages what a describe call found (in the order found) with `MaxResults` up to `limit`.
-fn paged<T>(
-    items: Vec<T>,
-    max_results: Option<i32>,
-    next_token: Option<&str>,
-    limit: usize,
-) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let keyed = items.into_iter().enumerate();
-    let page = PAGER.paginate(
-        keyed,
-        |(i, _)| format!("{i:08}"),
-        false,
-        max_results,
-        next_token,
-        limit,
-    )?;
-    Ok((
-        page.items.into_iter().map(|(_, t)| t).collect(),
-        page.next_token,
-    ))
-}
-
 fn checked(
     namespace: &ServiceNamespace,
     resource_id: &str,
@@ -139,7 +117,7 @@ impl Api for AppAutoScaling {
             )
         });
         let (targets, next_token) =
-            paged(found, input.max_results, input.next_token.as_deref(), 50)?;
+            PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
         Ok(DescribeScalableTargetsResponse {
             scalable_targets: Some(targets),
             next_token,
@@ -192,7 +170,7 @@ impl Api for AppAutoScaling {
             )
         });
         let (policies, next_token) =
-            paged(found, input.max_results, input.next_token.as_deref(), 50)?;
+            PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
         Ok(DescribeScalingPoliciesResponse {
             scaling_policies: Some(policies),
             next_token,
@@ -246,7 +224,7 @@ impl Api for AppAutoScaling {
             )
         });
         let (actions, next_token) =
-            paged(found, input.max_results, input.next_token.as_deref(), 50)?;
+            PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
         Ok(DescribeScheduledActionsResponse {
             scheduled_actions: Some(actions),
             next_token,
@@ -269,7 +247,7 @@ impl Api for AppAutoScaling {
             )
         });
         let (activities, next_token) =
-            paged(found, input.max_results, input.next_token.as_deref(), 50)?;
+            PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
         Ok(DescribeScalingActivitiesResponse {
             scaling_activities: Some(activities),
             next_token,

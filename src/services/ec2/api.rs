@@ -72,20 +72,21 @@ fn paged<T>(
     if max_results.is_some_and(|n| n < 5) {
         return Err((pager.bad_size)(max_results.unwrap_or_default(), 1000));
     }
-    let mut keyed: Vec<(String, T)> = items.into_iter().map(|t| (key(&t), t)).collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    let page = pager.paginate(
-        keyed,
-        |(k, _)| k.clone(),
-        false,
-        max_results,
-        next_token,
-        1000,
-    )?;
-    Ok((
-        page.items.into_iter().map(|(_, t)| t).collect(),
-        page.next_token,
-    ))
+    pager.sorted_page(items, key, max_results, next_token, 1000)
+}
+
+/// What the four Authorize/Revoke requests share (their members have the same names).
+macro_rules! permissions {
+    ($input:ident) => {
+        Permissions {
+            ip_permissions: $input.ip_permissions,
+            cidr_ip: $input.cidr_ip,
+            ip_protocol: $input.ip_protocol,
+            from_port: $input.from_port,
+            to_port: $input.to_port,
+            source_group: $input.source_security_group_name,
+        }
+    };
 }
 
 fn ids(list: Option<Vec<String>>) -> Vec<String> {
@@ -383,14 +384,7 @@ impl Api for Ec2 {
         input: AuthorizeSecurityGroupIngressRequest,
     ) -> Result<AuthorizeSecurityGroupIngressResult, ApiError> {
         dry_run(input.dry_run)?;
-        let permissions = Permissions {
-            ip_permissions: input.ip_permissions,
-            cidr_ip: input.cidr_ip,
-            ip_protocol: input.ip_protocol,
-            from_port: input.from_port,
-            to_port: input.to_port,
-            source_group: input.source_security_group_name,
-        };
+        let permissions = permissions!(input);
         let rules = self.write(ctx, |s| {
             s.authorize(
                 input.group_id.as_deref(),
@@ -411,14 +405,7 @@ impl Api for Ec2 {
         input: AuthorizeSecurityGroupEgressRequest,
     ) -> Result<AuthorizeSecurityGroupEgressResult, ApiError> {
         dry_run(input.dry_run)?;
-        let permissions = Permissions {
-            ip_permissions: input.ip_permissions,
-            cidr_ip: input.cidr_ip,
-            ip_protocol: input.ip_protocol,
-            from_port: input.from_port,
-            to_port: input.to_port,
-            source_group: input.source_security_group_name,
-        };
+        let permissions = permissions!(input);
         let rules = self.write(ctx, |s| {
             s.authorize(Some(&input.group_id), None, true, permissions)
         })?;
@@ -434,14 +421,7 @@ impl Api for Ec2 {
         input: RevokeSecurityGroupIngressRequest,
     ) -> Result<RevokeSecurityGroupIngressResult, ApiError> {
         dry_run(input.dry_run)?;
-        let permissions = Permissions {
-            ip_permissions: input.ip_permissions,
-            cidr_ip: input.cidr_ip,
-            ip_protocol: input.ip_protocol,
-            from_port: input.from_port,
-            to_port: input.to_port,
-            source_group: input.source_security_group_name,
-        };
+        let permissions = permissions!(input);
         let revoked = self.write(ctx, |s| {
             s.revoke(
                 input.group_id.as_deref(),
@@ -464,14 +444,7 @@ impl Api for Ec2 {
         input: RevokeSecurityGroupEgressRequest,
     ) -> Result<RevokeSecurityGroupEgressResult, ApiError> {
         dry_run(input.dry_run)?;
-        let permissions = Permissions {
-            ip_permissions: input.ip_permissions,
-            cidr_ip: input.cidr_ip,
-            ip_protocol: input.ip_protocol,
-            from_port: input.from_port,
-            to_port: input.to_port,
-            source_group: input.source_security_group_name,
-        };
+        let permissions = permissions!(input);
         let revoked = self.write(ctx, |s| {
             s.revoke(
                 Some(&input.group_id),

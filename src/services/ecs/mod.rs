@@ -153,3 +153,34 @@ pub fn missing(arn: String) -> Failure {
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
+
+/// What `/metrics` counts of ECS in one region.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Tasks by lastStatus (stopped tasks stay describable for an hour, and count as STOPPED).
+    pub tasks_by_last_status: BTreeMap<String, u64>,
+    /// ACTIVE services by their PRIMARY deployment's rolloutState.
+    pub services_by_rollout_state: BTreeMap<String, u64>,
+}
+
+pub fn counts(state: &State) -> Counts {
+    let mut counts = Counts::default();
+    for task in state.tasks.values() {
+        *counts
+            .tasks_by_last_status
+            .entry(task.last_status().to_owned())
+            .or_default() += 1;
+    }
+    for service in state.services.values().filter(|s| s.status == "ACTIVE") {
+        let rollout = service
+            .deployments
+            .first()
+            .and_then(|d| d.data.rollout_state.as_ref())
+            .map_or("NONE", |r| r.as_str());
+        *counts
+            .services_by_rollout_state
+            .entry(rollout.to_owned())
+            .or_default() += 1;
+    }
+    counts
+}

@@ -353,7 +353,8 @@ def test_metadata_credentials_and_awslogs_from_inside_the_container(dberth, decs
     role = "arn:aws:iam::000000000000:role/app-task-role"
     script = ("echo line-one; echo line-two >&2; "
               "wget -q -O /tmp/task $ECS_CONTAINER_METADATA_URI_V4/task && cat /tmp/task; echo; "
-              "wget -q -O /tmp/creds http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI && cat /tmp/creds; echo; "
+              # A second berth on the machine cannot have 169.254.170.2:80: its tasks get the full URI.
+              "wget -q -O /tmp/creds ${AWS_CONTAINER_CREDENTIALS_FULL_URI:-http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI} && cat /tmp/creds; echo; "
               "wget -q -O /tmp/stats $ECS_CONTAINER_METADATA_URI_V4/stats && cat /tmp/stats; echo")
     td = register(decs, [logged_shell(script, group)], taskRoleArn=role)
     arn = run(decs, cluster, td)

@@ -211,6 +211,11 @@ impl Publisher {
         }
     }
 
+    /// The state was replaced (a reset): the next refresh rebuilds whatever the versions say.
+    pub fn invalidate(&mut self) {
+        self.seen = vec![(String::new(), u64::MAX)];
+    }
+
     pub fn refresh<'a>(
         &mut self,
         states: impl IntoIterator<Item = &'a State>,

@@ -9,6 +9,7 @@ pub mod pagination;
 pub mod tags;
 pub mod time;
 pub mod values;
+pub mod wildcard;
 
 pub use error::ApiError;
 pub use time::{Timestamp, now_millis};

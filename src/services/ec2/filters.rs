@@ -4,6 +4,7 @@
 
 use super::ec2_err;
 use crate::aws::ApiError;
+use crate::aws::wildcard;
 use crate::wire::ec2 as wire;
 
 pub struct Filters(Vec<(String, Vec<String>)>);
@@ -47,35 +48,15 @@ impl Filters {
                     ec2_err!("InvalidParameterValue", "The filter '{name}' is invalid")
                 })?
             };
-            if !have.iter().any(|h| wanted.iter().any(|w| wildcard(w, h))) {
+            if !have
+                .iter()
+                .any(|h| wanted.iter().any(|w| wildcard::matches(w, h, false)))
+            {
                 return Ok(false);
             }
         }
         Ok(true)
     }
-}
-
-/// `*` matches any run of characters, `?` any one.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// A boolean as filters compare it.
@@ -86,17 +67,4 @@ pub fn flag(b: bool) -> Vec<String> {
 /// One value, as filters compare it.
 pub fn one(s: &str) -> Vec<String> {
     vec![s.to_owned()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wildcard;
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard("vpc-*", "vpc-123"));
-        assert!(wildcard("a?c", "abc") && !wildcard("a?c", "abbc"));
-        assert!(wildcard("*", "") && wildcard("exact", "exact") && !wildcard("exact", "exactly"));
-        assert!(wildcard("*-a*", "x-y-ab"));
-    }
 }

@@ -5,6 +5,7 @@
 
 use super::{State, invalid};
 use crate::api_err;
+use crate::aws::wildcard;
 use crate::aws::{ApiError, Timestamp};
 use serde::Deserialize;
 
@@ -102,32 +103,13 @@ impl Selection {
                 self.tag_prefix_list
                     .iter()
                     .any(|p| t.starts_with(p.as_str()))
-                    || self.tag_pattern_list.iter().any(|p| pattern(p, t))
+                    || self
+                        .tag_pattern_list
+                        .iter()
+                        .any(|p| wildcard::matches(p, t, false))
             }),
         }
     }
-}
-
-/// `*` wildcards, as tagPatternList uses them.
-fn pattern(p: &str, tag: &str) -> bool {
-    let parts: Vec<&str> = p.split('*').collect();
-    let mut rest = tag;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            match rest.strip_prefix(part) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(at) => rest = &rest[at + part.len()..],
-                None => return false,
-            }
-        }
-    }
-    rest.is_empty()
 }
 
 impl State {
@@ -206,17 +188,5 @@ impl State {
         for d in expired {
             r.images.remove(&d);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pattern;
-
-    #[test]
-    fn tag_patterns() {
-        assert!(pattern("prod*", "prod-1") && !pattern("prod*", "dev-prod"));
-        assert!(pattern("*-rc*", "1.0-rc2") && pattern("v*.*", "v1.2"));
-        assert!(pattern("exact", "exact") && !pattern("exact", "exactly"));
     }
 }

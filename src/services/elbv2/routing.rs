@@ -8,6 +8,7 @@
 
 use super::{HealthCheck, State, TargetKey};
 use crate::aws::Timestamp;
+pub use crate::aws::wildcard::matches as wildcard;
 use crate::wire::elbv2 as wire;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -228,37 +229,6 @@ fn in_cidr(ip: IpAddr, (net, bits): (IpAddr, u8)) -> bool {
         }
         _ => false,
     }
-}
-
-/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one.
-pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let eq = |a: char, b: char| {
-        if ignore_case {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && eq(p[pi], t[ti]))) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// What a rule can look at in a request.

@@ -2,7 +2,7 @@
 //! changes the region's state through the store (RegisterScalableTarget through
 //! `links::scaling`, which looks at ECS) and shapes the response.
 
-use super::{Registration, State, key};
+use super::{Query, Registration, State, key};
 use crate::api_err;
 use crate::aws::pagination::Pager;
 use crate::aws::{ApiError, RequestContext, Timestamp};
@@ -158,17 +158,17 @@ impl Api for AppAutoScaling {
         ctx: &RequestContext,
         input: DescribeScalingPoliciesRequest,
     ) -> Result<DescribeScalingPoliciesResponse, ApiError> {
-        let found = self.read(ctx, |s| {
-            s.describe_policies(
-                input.service_namespace.as_str(),
-                input.resource_id.as_deref(),
-                input
-                    .scalable_dimension
-                    .as_ref()
-                    .map(ScalableDimension::as_str),
-                &input.policy_names.unwrap_or_default(),
-            )
-        });
+        let names = input.policy_names.unwrap_or_default();
+        let query = Query {
+            namespace: input.service_namespace.as_str(),
+            resource_id: input.resource_id.as_deref(),
+            dimension: input
+                .scalable_dimension
+                .as_ref()
+                .map(ScalableDimension::as_str),
+            names: &names,
+        };
+        let found = self.read(ctx, |s| s.describe_policies(&query));
         let (policies, next_token) =
             PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
         Ok(DescribeScalingPoliciesResponse {
@@ -212,17 +212,17 @@ impl Api for AppAutoScaling {
         ctx: &RequestContext,
         input: DescribeScheduledActionsRequest,
     ) -> Result<DescribeScheduledActionsResponse, ApiError> {
-        let found = self.read(ctx, |s| {
-            s.describe_scheduled_actions(
-                input.service_namespace.as_str(),
-                input.resource_id.as_deref(),
-                input
-                    .scalable_dimension
-                    .as_ref()
-                    .map(ScalableDimension::as_str),
-                &input.scheduled_action_names.unwrap_or_default(),
-            )
-        });
+        let names = input.scheduled_action_names.unwrap_or_default();
+        let query = Query {
+            namespace: input.service_namespace.as_str(),
+            resource_id: input.resource_id.as_deref(),
+            dimension: input
+                .scalable_dimension
+                .as_ref()
+                .map(ScalableDimension::as_str),
+            names: &names,
+        };
+        let found = self.read(ctx, |s| s.describe_scheduled_actions(&query));
         let (actions, next_token) =
             PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
         Ok(DescribeScheduledActionsResponse {
@@ -236,16 +236,16 @@ impl Api for AppAutoScaling {
         ctx: &RequestContext,
         input: DescribeScalingActivitiesRequest,
     ) -> Result<DescribeScalingActivitiesResponse, ApiError> {
-        let found = self.read(ctx, |s| {
-            s.describe_activities(
-                input.service_namespace.as_str(),
-                input.resource_id.as_deref(),
-                input
-                    .scalable_dimension
-                    .as_ref()
-                    .map(ScalableDimension::as_str),
-            )
-        });
+        let query = Query {
+            namespace: input.service_namespace.as_str(),
+            resource_id: input.resource_id.as_deref(),
+            dimension: input
+                .scalable_dimension
+                .as_ref()
+                .map(ScalableDimension::as_str),
+            names: &[],
+        };
+        let found = self.read(ctx, |s| s.describe_activities(&query));
         let (activities, next_token) =
             PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
         Ok(DescribeScalingActivitiesResponse {
@@ -264,15 +264,17 @@ impl Api for AppAutoScaling {
             &input.resource_id,
             &input.scalable_dimension,
         );
+        let names = [input.policy_name.clone()];
+        let query = Query {
+            namespace: &k.0,
+            resource_id: Some(&k.1),
+            dimension: Some(&k.2),
+            names: &names,
+        };
         let exists = self.read(ctx, |s| {
-            s.describe_policies(
-                &k.0,
-                Some(&k.1),
-                Some(&k.2),
-                std::slice::from_ref(&input.policy_name),
-            )
-            .iter()
-            .any(|p| p.policy_type == PolicyType::PredictiveScaling)
+            s.describe_policies(&query)
+                .iter()
+                .any(|p| p.policy_type == PolicyType::PredictiveScaling)
         });
         if !exists {
             return Err(api_err!(

@@ -105,6 +105,24 @@ fn target_not_found(k: &Key) -> ApiError {
     )
 }
 
+/// What a Describe call narrows to: a namespace and, when given, a resource, a dimension and
+/// names (of policies or scheduled actions).
+pub struct Query<'a> {
+    pub namespace: &'a str,
+    pub resource_id: Option<&'a str>,
+    pub dimension: Option<&'a str>,
+    pub names: &'a [String],
+}
+
+impl Query<'_> {
+    fn selects(&self, k: &Key, name: Option<&str>) -> bool {
+        k.0 == self.namespace
+            && self.resource_id.is_none_or(|r| r == k.1)
+            && self.dimension.is_none_or(|d| d == k.2)
+            && (self.names.is_empty() || name.is_some_and(|n| self.names.iter().any(|x| x == n)))
+    }
+}
+
 /// What RegisterScalableTarget asks for.
 pub struct Registration {
     pub key: Key,
@@ -366,21 +384,10 @@ impl State {
             })
     }
 
-    pub fn describe_policies(
-        &self,
-        namespace: &str,
-        resource_id: Option<&str>,
-        dimension: Option<&str>,
-        names: &[String],
-    ) -> Vec<wire::ScalingPolicy> {
+    pub fn describe_policies(&self, q: &Query) -> Vec<wire::ScalingPolicy> {
         self.policies
             .iter()
-            .filter(|((k, name), _)| {
-                k.0 == namespace
-                    && resource_id.is_none_or(|r| r == k.1)
-                    && dimension.is_none_or(|d| d == k.2)
-                    && (names.is_empty() || names.contains(name))
-            })
+            .filter(|((k, name), _)| q.selects(k, Some(name)))
             .map(|(_, p)| p.clone())
             .collect()
     }
@@ -483,21 +490,10 @@ impl State {
             })
     }
 
-    pub fn describe_scheduled_actions(
-        &self,
-        namespace: &str,
-        resource_id: Option<&str>,
-        dimension: Option<&str>,
-        names: &[String],
-    ) -> Vec<wire::ScheduledAction> {
+    pub fn describe_scheduled_actions(&self, q: &Query) -> Vec<wire::ScheduledAction> {
         self.scheduled
             .iter()
-            .filter(|((k, name), _)| {
-                k.0 == namespace
-                    && resource_id.is_none_or(|r| r == k.1)
-                    && dimension.is_none_or(|d| d == k.2)
-                    && (names.is_empty() || names.contains(name))
-            })
+            .filter(|((k, name), _)| q.selects(k, Some(name)))
             .map(|(_, a)| a.data.clone())
             .collect()
     }
@@ -571,18 +567,12 @@ impl State {
         self.activities.truncate(MAX_ACTIVITIES);
     }
 
-    pub fn describe_activities(
-        &self,
-        namespace: &str,
-        resource_id: Option<&str>,
-        dimension: Option<&str>,
-    ) -> Vec<wire::ScalingActivity> {
+    pub fn describe_activities(&self, q: &Query) -> Vec<wire::ScalingActivity> {
         self.activities
             .iter()
             .filter(|a| {
-                a.service_namespace.as_str() == namespace
-                    && resource_id.is_none_or(|r| r == a.resource_id)
-                    && dimension.is_none_or(|d| d == a.scalable_dimension.as_str())
+                let k = key(&a.service_namespace, &a.resource_id, &a.scalable_dimension);
+                q.selects(&k, None)
             })
             .cloned()
             .collect()

@@ -18,14 +18,9 @@ pub fn register(region: &mut Region, r: Registration, now: Timestamp) -> Result<
             format!("ECS service doesn't exist: {}", r.key.1),
         ));
     }
-    let changed_min = r.min;
     let key = r.key.clone();
     let arn = region.application_autoscaling.register(r, now)?;
-    let cause = match changed_min {
-        Some(min) => format!("minimum capacity was set to {min}"),
-        None => "maximum capacity was changed".to_owned(),
-    };
-    apply_bounds(region, &key, &cause, now);
+    apply_bounds(region, &key, None, now);
     Ok(arn)
 }
 
@@ -34,12 +29,13 @@ pub fn reconcile(region: &mut Region, now: Timestamp) {
     let ran = region.application_autoscaling.run_due_actions(now);
     for (key, action) in ran {
         let cause = format!("scheduled action name {action} was triggered");
-        apply_bounds(region, &key, &cause, now);
+        apply_bounds(region, &key, Some(cause), now);
     }
 }
 
-/// Moves the service's desired count into its target's [min, max], if it is outside.
-fn apply_bounds(region: &mut Region, key: &Key, cause: &str, now: Timestamp) {
+/// Moves the service's desired count into its target's [min, max], if it is outside. Without a
+/// cause of its own, the change is the bound's, worded as AWS words it.
+fn apply_bounds(region: &mut Region, key: &Key, cause: Option<String>, now: Timestamp) {
     let Some(target) = region.application_autoscaling.targets.get(key) else {
         return;
     };
@@ -54,9 +50,16 @@ fn apply_bounds(region: &mut Region, key: &Key, cause: &str, now: Timestamp) {
     if wanted == current {
         return;
     }
+    let cause = cause.unwrap_or_else(|| {
+        if wanted == min {
+            format!("minimum capacity was set to {min}")
+        } else {
+            format!("maximum capacity was set to {max}")
+        }
+    });
     let (cluster, service) = (cluster.to_owned(), service.to_owned());
-    ecs_services::scale_to(&mut region.ecs, &cluster, &service, wanted, cause);
+    ecs_services::scale_to(&mut region.ecs, &cluster, &service, wanted, &cause);
     region
         .application_autoscaling
-        .record_activity(key, cause.to_owned(), wanted, now);
+        .record_activity(key, cause, wanted, now);
 }

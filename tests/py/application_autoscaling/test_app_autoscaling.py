@@ -72,6 +72,12 @@ def test_registering_bounds_moves_the_desired_count(aas, aws_client, region, ser
 
     # Re-registering with the max alone keeps the min; a min above the max is refused.
     aas.register_scalable_target(ResourceId=service, MaxCapacity=5, **ECS)
+    # A max below the count brings it down: the max's activity.
+    aas.register_scalable_target(ResourceId=service, MinCapacity=1, MaxCapacity=2, **ECS)
+    assert desired(aws_client, region) == 2
+    latest = aas.describe_scaling_activities(ServiceNamespace="ecs")["ScalingActivities"][0]
+    assert latest["Cause"] == "maximum capacity was set to 2"
+    aas.register_scalable_target(ResourceId=service, MinCapacity=3, MaxCapacity=5, **ECS)
     assert error(aas.register_scalable_target, ResourceId=service, MaxCapacity=2,
                  **ECS)[0] == "ValidationException"
     (target,) = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]

@@ -93,6 +93,11 @@ impl Store {
         out
     }
 
+    /// Reads every service's part of `region` at once (what crosses services).
+    pub fn read_region<R>(&self, region: &str, f: impl FnOnce(&Region) -> R) -> R {
+        self.with_region(region, |r| f(r))
+    }
+
     /// The reconcile loop's own access to a region: what it changes does not wake it again.
     pub(crate) fn reconcile_region<R>(&self, region: &str, f: impl FnOnce(&mut Region) -> R) -> R {
         self.with_region(region, f)

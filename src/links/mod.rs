@@ -7,6 +7,7 @@
 
 pub mod awslogs;
 pub mod load_balancers;
+pub mod network_interfaces;
 pub mod scaling;
 pub mod service_connect;
 pub mod service_registries;

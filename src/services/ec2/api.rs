@@ -279,23 +279,25 @@ impl Api for Ec2 {
 
     fn describe_network_interfaces(
         &self,
-        _: &RequestContext,
+        ctx: &RequestContext,
         input: DescribeNetworkInterfacesRequest,
     ) -> Result<DescribeNetworkInterfacesResult, ApiError> {
         dry_run(input.dry_run)?;
-        // berth keeps no ENIs yet (awsvpc tasks' are in ECS's attachments): none to list, and
-        // an id asked for does not exist.
-        if let Some(id) = input.network_interface_ids.unwrap_or_default().first() {
-            return Err(ApiError::common(
-                "InvalidNetworkInterfaceID.NotFound",
-                400,
-                format!("The networkInterface ID '{id}' does not exist"),
-            ));
-        }
-        Filters::new(input.filters).matches(|_| Some(Vec::new()))?;
+        let filters = Filters::new(input.filters);
+        let ids = ids(input.network_interface_ids);
+        let found = self.store.read_region(&ctx.region, |r| {
+            crate::links::network_interfaces::describe(r, &ids, &filters)
+        })?;
+        let (network_interfaces, next_token) = paged(
+            "network-interfaces",
+            found,
+            |n| n.network_interface_id.clone().unwrap_or_default(),
+            input.max_results,
+            input.next_token.as_deref(),
+        )?;
         Ok(DescribeNetworkInterfacesResult {
-            network_interfaces: Some(Vec::new()),
-            next_token: None,
+            network_interfaces: Some(network_interfaces),
+            next_token,
         })
     }
 

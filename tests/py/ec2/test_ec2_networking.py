@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -180,3 +181,45 @@ def test_the_aws_cli_reads_the_default_vpc(endpoint, fresh_region):
     assert done.returncode == 0, done.stderr
     (vpc,) = json.loads(done.stdout)["Vpcs"]
     assert vpc["CidrBlock"] == "172.31.0.0/16"
+
+
+def test_awsvpc_tasks_network_interfaces_are_listed(ec2, aws_client):
+    region = ec2.meta.region_name
+    subnet = ec2.describe_subnets(Filters=[
+        {"Name": "default-for-az", "Values": ["true"]},
+        {"Name": "availability-zone", "Values": [f"{region}b"]}])["Subnets"][0]
+    ecs = aws_client("ecs", region)
+    ecs.create_cluster(clusterName="net")
+    ecs.register_task_definition(
+        family="net", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "app", "image": "busybox", "essential": True}])
+    task = ecs.run_task(cluster="net", taskDefinition="net", launchType="FARGATE",
+                        networkConfiguration={"awsvpcConfiguration": {
+                            "subnets": [subnet["SubnetId"]]}})["tasks"][0]
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    eni_id = details["networkInterfaceId"]
+
+    deadline = time.monotonic() + 10
+    while "privateIPv4Address" not in details:
+        assert time.monotonic() < deadline, "the task got no address"
+        time.sleep(0.2)
+        described = ecs.describe_tasks(cluster="net", tasks=[task["taskArn"]])["tasks"][0]
+        details = {d["name"]: d["value"] for d in described["attachments"][0]["details"]}
+    (eni,) = ec2.describe_network_interfaces(
+        Filters=[{"Name": "subnet-id", "Values": [subnet["SubnetId"]]}])["NetworkInterfaces"]
+    assert eni["NetworkInterfaceId"] == eni_id
+    assert eni["PrivateIpAddress"] == details["privateIPv4Address"]
+    assert eni["VpcId"] == subnet["VpcId"] and eni["AvailabilityZone"] == f"{region}b"
+    assert eni["MacAddress"] == details["macAddress"]
+    assert eni["Description"].startswith(f"arn:aws:ecs:{region}:000000000000:attachment/")
+    assert eni["RequesterManaged"] is True
+    assert ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
+
+    ecs.stop_task(cluster="net", task=task["taskArn"])
+    deadline = time.monotonic() + 10
+    while ec2.describe_network_interfaces(
+            Filters=[{"Name": "subnet-id", "Values": [subnet["SubnetId"]]}])["NetworkInterfaces"]:
+        assert time.monotonic() < deadline, "the stopped task's ENI is still listed"
+        time.sleep(0.2)
+    code, _, _ = error(ec2.describe_network_interfaces, NetworkInterfaceIds=[eni_id])
+    assert code == "InvalidNetworkInterfaceID.NotFound"

@@ -159,15 +159,12 @@ impl Api for AppAutoScaling {
         input: DescribeScalingPoliciesRequest,
     ) -> Result<DescribeScalingPoliciesResponse, ApiError> {
         let names = input.policy_names.unwrap_or_default();
-        let query = Query {
-            namespace: input.service_namespace.as_str(),
-            resource_id: input.resource_id.as_deref(),
-            dimension: input
-                .scalable_dimension
-                .as_ref()
-                .map(ScalableDimension::as_str),
-            names: &names,
-        };
+        let query = Query::of(
+            &input.service_namespace,
+            input.resource_id.as_deref(),
+            input.scalable_dimension.as_ref(),
+            &names,
+        );
         let found = self.read(ctx, |s| s.describe_policies(&query));
         let (policies, next_token) =
             PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
@@ -213,15 +210,12 @@ impl Api for AppAutoScaling {
         input: DescribeScheduledActionsRequest,
     ) -> Result<DescribeScheduledActionsResponse, ApiError> {
         let names = input.scheduled_action_names.unwrap_or_default();
-        let query = Query {
-            namespace: input.service_namespace.as_str(),
-            resource_id: input.resource_id.as_deref(),
-            dimension: input
-                .scalable_dimension
-                .as_ref()
-                .map(ScalableDimension::as_str),
-            names: &names,
-        };
+        let query = Query::of(
+            &input.service_namespace,
+            input.resource_id.as_deref(),
+            input.scalable_dimension.as_ref(),
+            &names,
+        );
         let found = self.read(ctx, |s| s.describe_scheduled_actions(&query));
         let (actions, next_token) =
             PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;
@@ -236,15 +230,12 @@ impl Api for AppAutoScaling {
         ctx: &RequestContext,
         input: DescribeScalingActivitiesRequest,
     ) -> Result<DescribeScalingActivitiesResponse, ApiError> {
-        let query = Query {
-            namespace: input.service_namespace.as_str(),
-            resource_id: input.resource_id.as_deref(),
-            dimension: input
-                .scalable_dimension
-                .as_ref()
-                .map(ScalableDimension::as_str),
-            names: &[],
-        };
+        let query = Query::of(
+            &input.service_namespace,
+            input.resource_id.as_deref(),
+            input.scalable_dimension.as_ref(),
+            &[],
+        );
         let found = self.read(ctx, |s| s.describe_activities(&query));
         let (activities, next_token) =
             PAGER.ordered_page(found, input.max_results, input.next_token.as_deref(), 50)?;

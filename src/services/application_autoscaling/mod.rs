@@ -114,7 +114,22 @@ pub struct Query<'a> {
     pub names: &'a [String],
 }
 
-impl Query<'_> {
+impl<'a> Query<'a> {
+    /// A describe request's narrowing, as its members give it.
+    pub fn of(
+        namespace: &'a wire::ServiceNamespace,
+        resource_id: Option<&'a str>,
+        dimension: Option<&'a wire::ScalableDimension>,
+        names: &'a [String],
+    ) -> Self {
+        Query {
+            namespace: namespace.as_str(),
+            resource_id,
+            dimension: dimension.map(wire::ScalableDimension::as_str),
+            names,
+        }
+    }
+
     fn selects(&self, k: &Key, name: Option<&str>) -> bool {
         k.0 == self.namespace
             && self.resource_id.is_none_or(|r| r == k.1)
